@@ -1,0 +1,12 @@
+"""Entry point for the Pulumi CLI (`pulumi preview -s <stack>`)."""
+
+import pulumi
+
+from cells.config import ConfigError
+from cells.program import main
+
+try:
+    main()
+except ConfigError as exc:
+    # A user mistake: one clear message, no traceback.
+    raise pulumi.RunError(str(exc)) from None

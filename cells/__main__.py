@@ -1,0 +1,101 @@
+"""`python -m cells`: the platform team's command line.
+
+Exit codes everywhere: 0 done, 2 a user mistake (bad config, unknown stack, bad argument; one
+message on stderr), 1 anything else (the plan found violations, a check failed, an error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cells.config import ConfigError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A wrong argument: exit 2 with one message."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's own errors: one line, exit 2, no usage dump
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m cells",
+        description="MyARK cells: offline plans, shard maps, deployment waves, live operations.",
+        epilog="Exit codes: 0 done; 1 failed (violations, unhealthy, an error); 2 bad input "
+        "(invalid config, unknown stack, bad argument).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    plan = sub.add_parser(
+        "plan",
+        help="run a stack's program offline under Pulumi's mock engine and show what it builds",
+        description="Run the real program of STACK under Pulumi's mock engine (no cloud, no credentials) "
+        "and print the resource tree with counts by cloud, region and type.",
+        epilog="Exit codes: 0 planned; 1 a mandatory policy violation or an error; 2 invalid config or "
+        "unknown stack.",
+    )
+    plan.add_argument("stack", help="stack name: the X of a Pulumi.X.yaml beside Pulumi.yaml")
+    plan.add_argument("--json", metavar="PATH", help="also write the recorded plan as JSON to PATH")
+    plan.add_argument("--diagram", metavar="PATH", help="also write a Mermaid diagram of the stack to PATH")
+    plan.add_argument("--quiet", action="store_true", help="print only the summary counts")
+    for extra in _EXTRA_COMMANDS:
+        extra(sub)
+    return parser
+
+
+_EXTRA_COMMANDS: list = []
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from cells.plan import record_plan
+    from cells.plan_view import render_tree, render_summary
+
+    plan = record_plan(args.stack)
+    try:
+        from cells.policies import check_plan
+    except ImportError:  # pragma: no cover - policies arrive with the guardrails work
+        check_plan = None
+    mandatory = 0
+    if check_plan is not None:
+        plan.violations = check_plan(plan)
+        mandatory = sum(1 for v in plan.violations if v["level"] == "mandatory")
+    if not args.quiet:
+        print(render_tree(plan))
+    print(render_summary(plan))
+    if args.json:
+        Path(args.json).write_text(json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n")
+        print(f"wrote {args.json}")
+    if args.diagram:
+        from cells.diagram import mermaid
+
+        Path(args.diagram).write_text(mermaid(plan) + "\n")
+        print(f"wrote {args.diagram}")
+    return EXIT_FAILED if mandatory else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        handler = {"plan": cmd_plan, **_HANDLERS}[args.command]
+        return handler(args)
+    except (ConfigError, UsageError) as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+
+
+_HANDLERS: dict = {}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Cell: one self-contained regional deployment of MyARK, composed of the components beside it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from cells.config import CellSpec
+from cells.edge_sources import ingress_cidrs
+from cells.naming import api_host, cell_api_host, cell_app_host
+from components.api import ApiService, ApiServiceArgs
+from components.frontend import Frontend, FrontendArgs
+from components.kms import CellKey, CellKeyArgs
+from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.network import Network, NetworkArgs
+from components.storage import DocumentStore, DocumentStoreArgs, LogArchive, LogArchiveArgs
+
+
+@dataclass(frozen=True)
+class CellArgs:
+    spec: CellSpec
+    domain: str
+    environment: str
+    edge_provider: str
+    account_id: pulumi.Input[str]
+
+
+class Cell(pulumi.ComponentResource):
+    def __init__(self, name: str, args: CellArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("myark:cell:Cell", name, None, opts)
+        spec = args.spec
+        facts = spec.facts
+        child = pulumi.ResourceOptions(parent=self)
+        self.key = CellKey(
+            f"{name}-data",
+            CellKeyArgs(region=spec.region, account_id=args.account_id,
+                        description=f"MyARK cell {name}: documents, frontend, logs, parameters"),
+            opts=child,
+        )
+        self.logs = LogArchive(
+            name, LogArchiveArgs(region=spec.region, account_id=args.account_id,
+                                 retention_days=spec.load_balancer.access_log_retention_days), opts=child,
+        )
+        log_bucket = self.logs.bucket.bucket
+        self.network = Network(
+            name,
+            NetworkArgs(region=spec.region, cidr=spec.network.cidr,
+                        azs=facts.az_names[: spec.network.az_count],
+                        nat_gateways=spec.network.nat_gateways,
+                        flow_log_retention_days=spec.network.flow_log_retention_days,
+                        kms_key_arn=self.key.arn),
+            opts=child,
+        )
+        self.load_balancer = LoadBalancer(
+            name,
+            LoadBalancerArgs(
+                vpc_id=self.network.vpc_id,
+                public_subnet_ids=self.network.public_subnet_ids,
+                ingress_cidrs=ingress_cidrs(args.edge_provider),
+                host_names=(cell_api_host(name, args.domain), api_host(args.domain)),
+                ssl_policy=spec.load_balancer.ssl_policy,
+                idle_timeout_seconds=spec.load_balancer.idle_timeout_seconds,
+                access_log_bucket=log_bucket,
+                target_port=spec.api.port,
+                health_check_path=spec.api.health_check_path,
+                log_retention_days=spec.api.log_retention_days,
+                kms_key_arn=self.key.arn,
+            ),
+            opts=child,
+        )
+        self.documents = DocumentStore(
+            name,
+            DocumentStoreArgs(kms_key_arn=self.key.arn,
+                              noncurrent_version_days=spec.documents.noncurrent_version_days,
+                              access_log_bucket=log_bucket),
+            opts=child,
+        )
+        self.api = ApiService(
+            f"{name}-api",
+            ApiServiceArgs(
+                spec=spec.api,
+                region=spec.region,
+                vpc_id=self.network.vpc_id,
+                private_subnet_ids=self.network.private_subnet_ids,
+                target_group_arn=self.load_balancer.target_group.arn,
+                kms_key_arn=self.key.arn,
+                account_id=args.account_id,
+                environment={
+                    "MYARK_CELL": name,
+                    "MYARK_REGION": spec.region,
+                    "MYARK_RESIDENCY": spec.zone,
+                    "MYARK_DOCUMENTS_BUCKET": self.documents.bucket.bucket,
+                },
+            ),
+            opts=child,
+        )
+        self.load_balancer.allow_to(self.api.security_group, spec.api.port)
+        actions, resources = self.documents.read_write_grant()
+        self.api.grant("documents-read-write", actions, resources)
+        self.frontend = Frontend(
+            name,
+            FrontendArgs(host_name=cell_app_host(name, args.domain), price_class=spec.frontend.price_class,
+                         kms_key_arn=self.key.arn, access_log_bucket=log_bucket),
+            opts=child,
+        )
+        self.outputs = {
+            "cell": name,
+            "region": spec.region,
+            "residency": spec.zone,
+            "apiHost": cell_api_host(name, args.domain),
+            "loadBalancerDnsName": self.load_balancer.alb.dns_name,
+            "loadBalancerZoneId": self.load_balancer.alb.zone_id,
+            "frontendDomainName": self.frontend.distribution.domain_name,
+            "documentsBucket": self.documents.bucket.bucket,
+            "apiTaskRoleArn": self.api.task_role.arn,
+            "ecsCluster": self.api.cluster.name,
+            "ecsService": self.api.service.name,
+        }
+        self.register_outputs(self.outputs)

@@ -1,0 +1,101 @@
+"""The cell's web frontend: a private bucket served by CloudFront through origin access control."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from cells.regions import CLOUDFRONT_CERT_REGION
+from components.bucket import SecureBucket, SecureBucketArgs
+from components.policy_documents import statement
+
+# AWS's managed "CachingOptimized" cache policy.
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+
+
+@dataclass(frozen=True)
+class FrontendArgs:
+    host_name: str
+    price_class: str
+    kms_key_arn: pulumi.Input[str]
+    access_log_bucket: pulumi.Input[str]
+
+
+class Frontend(pulumi.ComponentResource):
+    def __init__(self, name: str, args: FrontendArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("myark:web:Frontend", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.store = SecureBucket(
+            f"{name}-site",
+            SecureBucketArgs(kms_key_arn=args.kms_key_arn, noncurrent_version_days=30,
+                             access_log_bucket=args.access_log_bucket, defer_policy=True),
+            opts=child,
+        )
+        # CloudFront only accepts certificates from us-east-1: the one documented residency exception
+        # (a public certificate, no user data).
+        self.certificate = aws.acm.Certificate(
+            f"{name}-cert", domain_name=args.host_name, validation_method="DNS",
+            region=CLOUDFRONT_CERT_REGION, opts=child,
+        )
+        oac = aws.cloudfront.OriginAccessControl(
+            f"{name}-oac",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            description=f"{name}: CloudFront reads the private bucket",
+            opts=child,
+        )
+        headers = aws.cloudfront.ResponseHeadersPolicy(
+            f"{name}-security-headers",
+            security_headers_config={
+                "strict_transport_security": {"access_control_max_age_sec": 63072000, "include_subdomains": True,
+                                              "preload": True, "override": True},
+                "content_type_options": {"override": True},
+                "frame_options": {"frame_option": "DENY", "override": True},
+                "referrer_policy": {"referrer_policy": "strict-origin-when-cross-origin", "override": True},
+                "content_security_policy": {
+                    "content_security_policy": "default-src 'self'; frame-ancestors 'none'; object-src 'none'",
+                    "override": True,
+                },
+            },
+            opts=child,
+        )
+        self.distribution = aws.cloudfront.Distribution(
+            f"{name}-cdn",
+            enabled=True,
+            is_ipv6_enabled=True,
+            http_version="http2and3",
+            price_class=args.price_class,
+            aliases=[args.host_name],
+            default_root_object="index.html",
+            origins=[{
+                "origin_id": "site",
+                "domain_name": self.store.bucket.bucket_regional_domain_name,
+                "origin_access_control_id": oac.id,
+            }],
+            default_cache_behavior={
+                "target_origin_id": "site",
+                "viewer_protocol_policy": "redirect-to-https",
+                "allowed_methods": ["GET", "HEAD", "OPTIONS"],
+                "cached_methods": ["GET", "HEAD"],
+                "compress": True,
+                "cache_policy_id": CACHING_OPTIMIZED,
+                "response_headers_policy_id": headers.id,
+            },
+            restrictions={"geo_restriction": {"restriction_type": "none"}},
+            viewer_certificate={
+                "acm_certificate_arn": self.certificate.arn,
+                "ssl_support_method": "sni-only",
+                "minimum_protocol_version": "TLSv1.2_2021",
+            },
+            opts=child,
+        )
+        self.store.put_policy([statement(
+            "Allow", ["s3:GetObject"], self.store.bucket.arn.apply(lambda a: f"{a}/*"),
+            Sid="CloudFrontOriginAccess",
+            Principal={"Service": "cloudfront.amazonaws.com"},
+            Condition={"StringEquals": {"AWS:SourceArn": self.distribution.arn}},
+        )])
+        self.register_outputs({"domain_name": self.distribution.domain_name})

@@ -1,0 +1,182 @@
+"""The cell's Application Load Balancer: HTTPS only (HTTP redirects), WAF, access logs, protected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+# AWS managed rule groups every public entry point carries.
+MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+)
+
+
+@dataclass(frozen=True)
+class LoadBalancerArgs:
+    vpc_id: pulumi.Input[str]
+    public_subnet_ids: list[pulumi.Input[str]]
+    ingress_cidrs: tuple[str, ...]
+    host_names: tuple[str, ...]
+    ssl_policy: str
+    idle_timeout_seconds: int
+    access_log_bucket: pulumi.Input[str]
+    target_port: int
+    health_check_path: str
+    log_retention_days: int
+    kms_key_arn: pulumi.Input[str]
+
+
+class LoadBalancer(pulumi.ComponentResource):
+    def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("myark:network:LoadBalancer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description="Load balancer: HTTPS and HTTP from the edge only",
+            opts=child,
+        )
+        for port, label in ((443, "HTTPS"), (80, "HTTP, redirected to HTTPS")):
+            for i, cidr in enumerate(args.ingress_cidrs):
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-ingress-{port}-{i}",
+                    security_group_id=self.security_group.id,
+                    cidr_ipv4=cidr,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    description=f"{label} from the edge",
+                    opts=child,
+                )
+        self.certificate = aws.acm.Certificate(
+            f"{name}-cert",
+            domain_name=args.host_names[0],
+            subject_alternative_names=list(args.host_names[1:]),
+            validation_method="DNS",
+            options={"certificate_transparency_logging_preference": "ENABLED"},
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=False),
+        )
+        self.alb = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            load_balancer_type="application",
+            internal=False,
+            subnets=args.public_subnet_ids,
+            security_groups=[self.security_group.id],
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode="strictest",
+            enable_deletion_protection=True,
+            enable_http2=True,
+            idle_timeout=args.idle_timeout_seconds,
+            access_logs={"bucket": args.access_log_bucket, "prefix": "alb", "enabled": True},
+            opts=child,
+        )
+        self.target_group = aws.lb.TargetGroup(
+            f"{name}-api-tg",
+            port=args.target_port,
+            protocol="HTTP",
+            target_type="ip",
+            vpc_id=args.vpc_id,
+            deregistration_delay=30,
+            health_check={
+                "path": args.health_check_path,
+                "matcher": "200",
+                "interval": 15,
+                "healthy_threshold": 2,
+                "unhealthy_threshold": 3,
+            },
+            opts=child,
+        )
+        aws.lb.Listener(
+            f"{name}-https",
+            load_balancer_arn=self.alb.arn,
+            port=443,
+            protocol="HTTPS",
+            ssl_policy=args.ssl_policy,
+            certificate_arn=self.certificate.arn,
+            default_actions=[{"type": "forward", "target_group_arn": self.target_group.arn}],
+            routing_http_response_strict_transport_security_header_value="max-age=31536000; includeSubDomains",
+            routing_http_response_x_content_type_options_header_value="nosniff",
+            routing_http_response_server_enabled=False,
+            opts=child,
+        )
+        aws.lb.Listener(
+            f"{name}-http",
+            load_balancer_arn=self.alb.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=[{"type": "redirect",
+                              "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"}}],
+            opts=child,
+        )
+        rules = [
+            {
+                "name": group,
+                "priority": i,
+                "override_action": {"none": {}},
+                "statement": {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}},
+                "visibility_config": {"cloudwatch_metrics_enabled": True, "metric_name": group,
+                                      "sampled_requests_enabled": True},
+            }
+            for i, group in enumerate(MANAGED_RULE_GROUPS)
+        ]
+        rules.append({
+            "name": "rate-limit-per-ip",
+            "priority": len(rules),
+            "action": {"block": {}},
+            "statement": {"rate_based_statement": {"limit": 2000, "aggregate_key_type": "IP"}},
+            "visibility_config": {"cloudwatch_metrics_enabled": True, "metric_name": "rate-limit-per-ip",
+                                  "sampled_requests_enabled": True},
+        })
+        self.web_acl = aws.wafv2.WebAcl(
+            f"{name}-waf",
+            scope="REGIONAL",
+            default_action={"allow": {}},
+            rules=rules,
+            visibility_config={"cloudwatch_metrics_enabled": True, "metric_name": f"{name}-waf",
+                               "sampled_requests_enabled": True},
+            opts=child,
+        )
+        aws.wafv2.WebAclAssociation(
+            f"{name}-waf-association", resource_arn=self.alb.arn, web_acl_arn=self.web_acl.arn, opts=child
+        )
+        # WAF requires its log group's name to start with aws-waf-logs-.
+        waf_logs = aws.cloudwatch.LogGroup(
+            f"{name}-waf-logs",
+            name=f"aws-waf-logs-{name}",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            deletion_protection_enabled=True,
+            opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
+        )
+        aws.wafv2.WebAclLoggingConfiguration(
+            f"{name}-waf-logging", resource_arn=self.web_acl.arn, log_destination_configs=[waf_logs.arn],
+            opts=child,
+        )
+        self.register_outputs({"dns_name": self.alb.dns_name, "zone_id": self.alb.zone_id})
+
+    def allow_to(self, target: aws.ec2.SecurityGroup, port: int) -> None:
+        """Let the load balancer reach a tier on one port (and nothing else)."""
+        aws.vpc.SecurityGroupEgressRule(
+            f"{self._name}-to-{target._name}-{port}",
+            security_group_id=self.security_group.id,
+            referenced_security_group_id=target.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description="Load balancer to its targets",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{target._name}-from-{self._name}-{port}",
+            security_group_id=target.id,
+            referenced_security_group_id=self.security_group.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description="From the load balancer only",
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -1,0 +1,33 @@
+"""IAM policy documents as dicts (values may be Outputs; encode with `pulumi.Output.json_dumps`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def statement(effect: str, actions: list[str], resources: Any, **extra: Any) -> dict[str, Any]:
+    return {"Effect": effect, "Action": actions, "Resource": resources, **extra}
+
+
+def document(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def assume_role(service: str, source_account: Any = None) -> dict[str, Any]:
+    st: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if source_account is not None:
+        st["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return document(st)
+
+
+def bucket_guards(bucket_arn: Any, objects_arn: Any) -> list[dict[str, Any]]:
+    """What every bucket refuses: plain HTTP, TLS older than 1.2, and its own deletion."""
+    both = [bucket_arn, objects_arn]
+    return [
+        statement("Deny", ["s3:*"], both, Sid="DenyInsecureTransport", Principal="*",
+                  Condition={"Bool": {"aws:SecureTransport": "false"}}),
+        statement("Deny", ["s3:*"], both, Sid="DenyTlsBelow12", Principal="*",
+                  Condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}}),
+        # Deletion guard at the cloud: nobody deletes the bucket until this statement is removed.
+        statement("Deny", ["s3:DeleteBucket"], bucket_arn, Sid="DenyBucketDeletion", Principal="*"),
+    ]

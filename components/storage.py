@@ -1,0 +1,78 @@
+"""The cell's buckets: documents (user data), and the log archive AWS services write to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.bucket import SecureBucket, SecureBucketArgs
+from components.policy_documents import statement
+
+
+@dataclass(frozen=True)
+class DocumentStoreArgs:
+    kms_key_arn: pulumi.Input[str]
+    noncurrent_version_days: int
+    access_log_bucket: pulumi.Input[str]
+
+
+class DocumentStore(pulumi.ComponentResource):
+    """User documents: KMS-encrypted, versioned, private, never replicated out of the cell."""
+
+    def __init__(self, name: str, args: DocumentStoreArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("myark:storage:DocumentStore", name, None, opts)
+        self.kms_key_arn = args.kms_key_arn
+        self.store = SecureBucket(
+            f"{name}-documents",
+            SecureBucketArgs(
+                kms_key_arn=args.kms_key_arn,
+                noncurrent_version_days=args.noncurrent_version_days,
+                access_log_bucket=args.access_log_bucket,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.bucket = self.store.bucket
+        self.register_outputs({"bucket_name": self.bucket.bucket})
+
+    def read_write_grant(self) -> tuple[list[str], list[pulumi.Input[str]]]:
+        """What a reader-writer of documents needs: object access and the key, nothing more."""
+        arn = self.bucket.arn
+        return (
+            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
+             "kms:Decrypt", "kms:GenerateDataKey"],
+            [arn, arn.apply(lambda a: f"{a}/*"), self.kms_key_arn],
+        )
+
+
+@dataclass(frozen=True)
+class LogArchiveArgs:
+    region: str
+    account_id: pulumi.Input[str]
+    retention_days: int
+
+
+class LogArchive(pulumi.ComponentResource):
+    """Access logs of the load balancer and the buckets. SSE-S3: ALB log delivery cannot use KMS."""
+
+    def __init__(self, name: str, args: LogArchiveArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("myark:storage:LogArchive", name, None, opts)
+        account = pulumi.Output.from_input(args.account_id)
+
+        def writers(arn: pulumi.Output[str]) -> list[dict]:
+            return [
+                statement("Allow", ["s3:PutObject"], arn.apply(lambda a: f"{a}/alb/*"), Sid="AlbLogDelivery",
+                          Principal={"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}),
+                statement("Allow", ["s3:PutObject"], arn.apply(lambda a: f"{a}/s3/*"), Sid="S3ServerAccessLogs",
+                          Principal={"Service": "logging.s3.amazonaws.com"},
+                          Condition={"StringEquals": {"aws:SourceAccount": account}}),
+            ]
+
+        self.store = SecureBucket(
+            f"{name}-logs",
+            SecureBucketArgs(kms_key_arn=None, expire_days=args.retention_days,
+                             noncurrent_version_days=30, extra_statements=writers),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.bucket = self.store.bucket
+        self.register_outputs({"bucket_name": self.bucket.bucket})
