@@ -42,3 +42,25 @@ def gcp_labels(tags: dict[str, str]) -> dict[str, str]:
 
 def _label(text: str) -> str:
     return re.sub(r"[^a-z0-9_-]", "-", text.lower())[:63]
+
+
+def shard_map_parameter(cell: str) -> str:
+    return f"/myark/{cell}/shard-map"
+
+
+def federation_pool_id(cell: str) -> str:
+    return f"myark-{cell}"[:32]
+
+
+def api_service_account_id(cell: str) -> str:
+    return f"api-{cell}"[:30]
+
+
+def api_service_account_email(cell: str, project: str) -> str:
+    return f"{api_service_account_id(cell)}@{project}.iam.gserviceaccount.com"
+
+
+def federation_audience(project_number: str, cell: str) -> str:
+    """What the API hands Google's STS: the workload identity provider's full resource name."""
+    return (f"//iam.googleapis.com/projects/{project_number}/locations/global/workloadIdentityPools/"
+            f"{federation_pool_id(cell)}/providers/aws")

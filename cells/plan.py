@@ -263,9 +263,17 @@ def _gcp_specifics(type_: str, rid: str, inputs: dict[str, Any]) -> dict[str, An
         return {"name": f"projects/123456789/locations/global/workloadIdentityPools/{pool}/providers/{pid}"}
     if type_ == "gcp:bigquery/dataset:Dataset":
         return {"id": f"projects/{project}/datasets/{inputs.get('datasetId')}"}
+    if type_ == "gcp:kms/keyRing:KeyRing":
+        return {"id": f"projects/{project}/locations/{inputs.get('location')}/keyRings/{inputs.get('name')}"}
+    if type_ == "gcp:kms/cryptoKey:CryptoKey":
+        return {"id": f"{inputs.get('keyRing')}/cryptoKeys/{inputs.get('name')}"}
     if type_ == "gcp:firestore/database:Database":
         return {"id": f"projects/{project}/databases/{inputs.get('name')}"}
     return {}
+
+
+# GCP services without a location: identity and project-level policy.
+GCP_GLOBAL_MODULES = frozenset({"iam", "serviceaccount", "projects", "organizations", "orgpolicy"})
 
 
 def _region_of(type_: str, inputs: dict[str, Any], provider_region: str | None) -> str | None:
@@ -278,9 +286,14 @@ def _region_of(type_: str, inputs: dict[str, Any], provider_region: str | None) 
             return None
         return inputs.get("region") or provider_region
     if pkg == "gcp":
-        for key in ("location", "region"):
+        if module in GCP_GLOBAL_MODULES or type_.endswith(("IamMember", "IAMMember", "IamBinding", "IAMBinding")):
+            return None
+        for key in ("location", "locationId", "region"):
             if isinstance(inputs.get(key), str):
                 return inputs[key]
+        ring = inputs.get("keyRing")
+        if isinstance(ring, str) and "/locations/" in ring:
+            return ring.split("/locations/")[1].split("/")[0]
         return provider_region
     if type_.startswith("pulumi:providers:"):
         return inputs.get("region")
@@ -328,6 +341,10 @@ def _make_monitor(mocks: MyarkMocks, errors: list[str]):
             inputs = _unwrap(raw)
             provider = _split_provider_ref(request.provider)
             region = _region_of(request.type, inputs, self.provider_regions.get(provider or ""))
+            if request.type == "gcp:bigquery/table:Table":
+                # A table lives where its dataset lives.
+                region = next((r.region for r in self.records if r.type == "gcp:bigquery/dataset:Dataset"
+                               and r.inputs.get("datasetId") == inputs.get("datasetId")), region)
             if request.type.startswith("pulumi:providers:"):
                 self.provider_regions[urn] = region
             parent = request.parent or None

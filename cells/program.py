@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_gcp as gcp
 
 from cells.config import PROJECT_ROOT, StackSettings, from_runtime
 from cells.fleet import Fleet, load_fleet
@@ -33,12 +34,17 @@ def build_cell_stack(settings: StackSettings, fleet: Fleet) -> None:
     register_tags(stack_tags(spec.name, spec.region, spec.zone, config.environment))
     # One AWS provider for the whole stack: pulumi-aws 7 takes a region per resource where needed.
     provider = aws.Provider("aws", region=spec.region)
+    # One GCP provider, pinned to the cell's own project and its zone's region.
+    google = gcp.Provider("gcp", project=spec.gcp.project, region=spec.facts.gcp_region)
     account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider)).account_id
+    project_number = gcp.organizations.get_project_output(
+        project_id=spec.gcp.project, opts=pulumi.InvokeOutputOptions(provider=google)
+    ).number
     cell = Cell(
         spec.name,
         CellArgs(spec=spec, domain=config.domain, environment=config.environment,
-                 edge_provider=config.edge.provider, account_id=account_id),
-        opts=pulumi.ResourceOptions(providers=[provider]),
+                 edge_provider=config.edge.provider, account_id=account_id, gcp_project_number=project_number),
+        opts=pulumi.ResourceOptions(providers=[provider, google]),
     )
     for key, value in cell.outputs.items():
         pulumi.export(key, value)

@@ -55,6 +55,7 @@ ZONES: dict[str, Zone] = {
             "europe-west4",
             "europe-west9",
             "europe-north1",
+            "europe",
             "EU",
         ),
         gcp_location_group="in:eu-locations",
@@ -91,3 +92,12 @@ def location_in_zone(location: str, zone: str) -> bool:
     return location in z.aws_regions or location in z.gcp_locations or location.lower() in {
         loc.lower() for loc in z.gcp_locations
     }
+
+
+# Cloud KMS locations that may hold a key for a data store in a given location (CMEK rules:
+# the key's location must match the store's; multi-regions have their own KMS names).
+_KMS_FOR_LOCATION = {"eur3": "europe", "nam5": "us", "EU": "eu", "US": "us"}
+
+
+def kms_location_for(location: str) -> str:
+    return _KMS_FOR_LOCATION.get(location, location)

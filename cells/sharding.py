@@ -675,9 +675,28 @@ VECTOR_IDS: tuple[tuple[str, str], ...] = (
     ("ULID", "01ARZ3NDEKTSV4RRFFQ69G5FAV"),
 )
 
-# Keys for testing jump_hash alone: edges of the 64-bit range and values published elsewhere.
-VECTOR_JUMP_KEYS = (0, 1, 2, 42, 256, 0xDEAD10CC, 2**32, 2**63 - 1, 2**63, 16045690984833335023, 2**64 - 1)
-VECTOR_JUMP_BUCKETS = (1, 2, 10, 50, 57, 666, 1024, 2**31 - 1)
+# Keys for testing jump_hash alone: edges of the 64-bit range, keys other implementations publish,
+# and three keys built (by inverting the LCG) to reach a step where the true quotient is an integer
+# but the C++'s two double roundings land just below it, e.g. bucket 48 then r = 1644167168:
+# 49 * (2**31 / r) = 63.99999999999999 where exact arithmetic, or Guava's single rounding, gives 64.
+# Random keys almost never reach such a step; these make a port with the wrong arithmetic fail.
+VECTOR_JUMP_KEYS = (
+    0,
+    1,
+    2,
+    42,
+    256,
+    0xDEAD10CC,
+    2**32,
+    2**63 - 1,
+    2**63,
+    16045690984833335023,
+    2**64 - 1,
+    1673232497983283878,
+    5051635782343028955,
+    16621869120614541160,
+)
+VECTOR_JUMP_BUCKETS = (1, 2, 10, 50, 57, 64, 128, 666, 1024, 2**31 - 1)
 
 JUMP_HASH_CPP = """\
 int32_t JumpConsistentHash(uint64_t key, int32_t num_buckets) {

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import json
+
 import pulumi
+import pulumi_aws as aws
 
 from cells.config import CellSpec
 from cells.edge_sources import ingress_cidrs
-from cells.naming import api_host, cell_api_host, cell_app_host
+from cells.naming import (
+    api_host,
+    api_service_account_email,
+    cell_api_host,
+    cell_app_host,
+    federation_audience,
+    shard_map_parameter,
+)
 from components.api import ApiService, ApiServiceArgs
+from components.data_stores import DataStores, DataStoresArgs
+from components.federation import Federation, FederationArgs
 from components.frontend import Frontend, FrontendArgs
 from components.kms import CellKey, CellKeyArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
@@ -24,6 +36,7 @@ class CellArgs:
     environment: str
     edge_provider: str
     account_id: pulumi.Input[str]
+    gcp_project_number: pulumi.Input[str]
 
 
 class Cell(pulumi.ComponentResource):
@@ -87,6 +100,11 @@ class Cell(pulumi.ComponentResource):
                 kms_key_arn=self.key.arn,
                 account_id=args.account_id,
                 environment={
+                    "MYARK_GCP_AUDIENCE": pulumi.Output.from_input(args.gcp_project_number).apply(
+                        lambda n: federation_audience(n, name)),
+                    "MYARK_GCP_SERVICE_ACCOUNT": api_service_account_email(name, spec.gcp.project),
+                    "MYARK_GCP_PROJECT": spec.gcp.project,
+                    "MYARK_SHARD_MAP_PARAMETER": shard_map_parameter(name),
                     "MYARK_CELL": name,
                     "MYARK_REGION": spec.region,
                     "MYARK_RESIDENCY": spec.zone,
@@ -98,6 +116,23 @@ class Cell(pulumi.ComponentResource):
         self.load_balancer.allow_to(self.api.security_group, spec.api.port)
         actions, resources = self.documents.read_write_grant()
         self.api.grant("documents-read-write", actions, resources)
+        self.data = DataStores(name, DataStoresArgs(spec=spec, project=spec.gcp.project), opts=child)
+        self.federation = Federation(
+            name,
+            FederationArgs(project=spec.gcp.project, cell=name, aws_account_id=args.account_id,
+                           task_role_name=self.api.task_role.name, datasets=self.data.datasets),
+            opts=child,
+        )
+        self.shard_map = aws.ssm.Parameter(
+            f"{name}-shard-map",
+            name=shard_map_parameter(name),
+            type="SecureString",
+            key_id=self.key.arn,
+            value=json.dumps(spec.shards.to_public_dict(), sort_keys=True),
+            description=f"Shard map of cell {name} (validated at deploy; read by the API)",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.api.grant("shard-map-read", ["ssm:GetParameter", "kms:Decrypt"], [self.shard_map.arn, self.key.arn])
         self.frontend = Frontend(
             name,
             FrontendArgs(host_name=cell_app_host(name, args.domain), price_class=spec.frontend.price_class,
@@ -116,5 +151,10 @@ class Cell(pulumi.ComponentResource):
             "apiTaskRoleArn": self.api.task_role.arn,
             "ecsCluster": self.api.cluster.name,
             "ecsService": self.api.service.name,
+            "shardMap": spec.shards.to_public_dict(),
+            "shardMapParameter": self.shard_map.name,
+            "firestoreDatabases": sorted(self.data.databases),
+            "gcpAudience": self.federation.audience,
+            "gcpServiceAccount": self.federation.service_account.email,
         }
         self.register_outputs(self.outputs)

@@ -115,6 +115,35 @@ def test_each_jump_case_matches_both_implementations():
         assert reference_jump(key, case["buckets"]) == case["bucket"] == jump_hash(key, case["buckets"]), case
 
 
+def exact_integer_jump(key: int, buckets: int) -> int:
+    """A tempting port: (b + 1) * 2**31 // r in exact integers instead of the C++'s doubles."""
+    b, j = -1, 0
+    while j < buckets:
+        b = j
+        key = (key * 2862933555777941757 + 1) & U64
+        j = (b + 1) * 2**31 // ((key >> 33) + 1)
+    return b
+
+
+def guava_style_jump(key: int, buckets: int) -> int:
+    """Guava's Hashing.consistentHash arithmetic: (b + 1) / (r / 2**31), a single rounding."""
+    candidate = 0
+    while True:
+        key = (key * 2862933555777941757 + 1) & U64
+        following = int((candidate + 1) / (((key >> 33) + 1) / 2147483648.0))
+        if not 0 <= following < buckets:
+            return candidate
+        candidate = following
+
+
+@pytest.mark.parametrize("wrong", [exact_integer_jump, guava_style_jump])
+def test_the_jump_cases_catch_ports_with_other_arithmetic(wrong: Any):
+    wrong_cases = [c for c in VECTORS["jump_cases"] if wrong(int(c["key"]), c["buckets"]) != c["bucket"]]
+    assert len(wrong_cases) >= 3, "the vectors would let this port through"
+    # It is only these rare keys: on the published values it agrees.
+    assert all(wrong(key, buckets) == bucket for key, buckets, bucket in PUBLISHED_JUMP_VALUES)
+
+
 def test_the_ids_cover_the_encodings_other_languages_get_wrong():
     ids = [c["id"] for c in CASES]
     assert len(ids) >= 40

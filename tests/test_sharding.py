@@ -35,13 +35,14 @@ USER_IDS = st.text(min_size=1, max_size=40)
 CHI2_P001 = {10: 27.88, 32: 61.10, 50: 85.35}
 
 
-def shard_map(logical: int = 16, tenants: dict[str, Any] | None = None, **physical: str) -> ShardMap:
-    """A map from keyword shards (underscores become hyphens: shard_a -> shard-a)."""
-    ranges = {name.replace("_", "-"): text for name, text in physical.items()} or {
-        "shard-a": f"0-{logical // 2 - 1}",
-        "shard-b": f"{logical // 2}-{logical - 1}",
-    }
-    return ShardMap.model_validate({"logical": logical, "physical": ranges, "tenants": tenants or {}})
+def shard_map(
+    logical: int = 16, physical: dict[str, str] | None = None, tenants: dict[str, Any] | None = None
+) -> ShardMap:
+    """A valid map; by default the logical shards split in halves over shard-a and shard-b."""
+    halves = {"shard-a": f"0-{logical // 2 - 1}", "shard-b": f"{logical // 2}-{logical - 1}"}
+    return ShardMap.model_validate(
+        {"logical": logical, "physical": physical or halves, "tenants": tenants or {}}
+    )
 
 
 def refusals(config: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
@@ -164,7 +165,7 @@ def test_a_user_lands_on_the_same_shard_across_map_rebuilds(user_id: str):
 @settings(max_examples=50)
 @given(user_id=USER_IDS)
 def test_lookup_is_the_physical_shard_of_the_logical_shard(user_id: str):
-    m = shard_map(16, shard_a="0-3,8-11", shard_b="4-7,12-15")
+    m = shard_map(16, {"shard-a": "0-3,8-11", "shard-b": "4-7,12-15"})
     logical = m.logical_of(user_id)
     assert 0 <= logical < 16
     assert m.lookup(user_id) == m.logical_table[logical]
@@ -180,10 +181,7 @@ def test_moving_one_logical_shard_moves_no_other_key(logical: int, user_ids: lis
     target = "shard-b" if source == "shard-a" else "shard-a"
     after = shard_map(
         16,
-        **{
-            source.replace("-", "_"): format_ranges(sets[source] - {logical}),
-            target.replace("-", "_"): format_ranges(sets[target] | {logical}),
-        },
+        {source: format_ranges(sets[source] - {logical}), target: format_ranges(sets[target] | {logical})},
     )
     for user_id in [*user_ids, *(f"user-{i}" for i in range(300))]:
         moved = before.lookup(user_id) != after.lookup(user_id)
@@ -248,7 +246,7 @@ def test_a_published_document_of_another_format_is_refused():
 
 
 def test_range_strings_are_stored_in_canonical_form():
-    m = shard_map(10, shard_a="0-2, 3 ,4", shard_b="9,5-8")
+    m = shard_map(10, {"shard-a": "0-2, 3 ,4", "shard-b": "9,5-8"})
     assert m.physical == {"shard-a": "0-4", "shard-b": "5-9"}
     assert m.physical_sets() == {"shard-a": frozenset(range(5)), "shard-b": frozenset(range(5, 10))}
 
@@ -392,7 +390,7 @@ def test_refuses_a_physical_shard_name_firestore_would_reject(name: str):
 
 
 def test_accepts_physical_shard_names_at_the_length_limits():
-    shard_map(10, abcd="0-4", **{"s" * 30: "5-9"})
+    shard_map(10, {"abcd": "0-4", "s" * 30: "5-9"})
 
 
 def test_refuses_an_invalid_tenant_physical_shard_name():
@@ -476,7 +474,7 @@ def test_errors_carry_the_key_path_of_the_enclosing_config():
 
 def test_plan_lists_logical_shards_moving_between_physical_shards():
     current = shard_map(16)
-    proposed = shard_map(16, shard_a="0-4", shard_b="8-15", shard_c="5-7")
+    proposed = shard_map(16, {"shard-a": "0-4", "shard-b": "8-15", "shard-c": "5-7"})
     plan = plan_rebalance(current, proposed)
     assert plan.logical_change is None
     assert plan.moves == [
@@ -492,7 +490,7 @@ def test_plan_lists_logical_shards_moving_between_physical_shards():
 
 def test_plan_with_sample_ids_measures_exactly_the_keys_of_moved_shards():
     current = shard_map(16)
-    proposed = shard_map(16, shard_a="0-4", shard_b="8-15", shard_c="5-7")
+    proposed = shard_map(16, {"shard-a": "0-4", "shard-b": "8-15", "shard-c": "5-7"})
     ids = [f"user-{i}" for i in range(2_000)]
     plan = plan_rebalance(current, proposed, ids)
     in_moved = sum(current.logical_of(i) in (5, 6, 7) for i in ids)
@@ -502,8 +500,8 @@ def test_plan_with_sample_ids_measures_exactly_the_keys_of_moved_shards():
 
 
 def test_plan_for_a_growing_logical_count_measures_against_the_optimum():
-    current = shard_map(16, shard_a="0-7", shard_b="8-15")
-    proposed = shard_map(32, shard_a="0-7,16-23", shard_b="8-15,24-31")
+    current = shard_map(16, {"shard-a": "0-7", "shard-b": "8-15"})
+    proposed = shard_map(32, {"shard-a": "0-7,16-23", "shard-b": "8-15,24-31"})
     plan = plan_rebalance(current, proposed, (f"user-{i}" for i in range(20_000)))
     assert plan.logical_change == (16, 32)
     assert plan.moves == []
@@ -531,7 +529,7 @@ def test_the_default_sample_is_100k_synthetic_ids():
 
 def test_plan_measures_the_default_sample_when_the_logical_count_changes(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(sharding, "DEFAULT_SAMPLE_SIZE", 5_000)  # the full 100k takes seconds
-    current, proposed = shard_map(10), shard_map(11, shard_a="0-4", shard_b="5-10")
+    current, proposed = shard_map(10), shard_map(11, {"shard-a": "0-4", "shard-b": "5-10"})
     plan = plan_rebalance(current, proposed)
     assert plan == plan_rebalance(current, proposed, [f"user-{i}" for i in range(5_000)])
     assert plan.sample_size == 5_000
@@ -567,7 +565,9 @@ def test_plan_lists_tenant_moves_additions_removals_and_key_changes():
 
 def test_plan_renders_what_a_person_must_do():
     current = shard_map(16, tenants={"acme": {"physical": "tenant-acme"}})
-    proposed = shard_map(16, shard_a="0-6", shard_b="7-15", tenants={"acme": {"physical": "tenant-acme-eu"}})
+    proposed = shard_map(
+        16, {"shard-a": "0-6", "shard-b": "7-15"}, tenants={"acme": {"physical": "tenant-acme-eu"}}
+    )
     assert plan_rebalance(current, proposed).render() == "\n".join(
         [
             "Logical shards changing physical shard: 1 (6.25% of consumer keys); no other key moves.",
@@ -594,6 +594,6 @@ def test_an_unchanged_map_plans_nothing():
 
 
 def test_plans_are_deterministic():
-    current, proposed = shard_map(12), shard_map(13, shard_a="0-5", shard_b="6-12")
+    current, proposed = shard_map(12), shard_map(13, {"shard-a": "0-5", "shard-b": "6-12"})
     ids = [f"user-{i}" for i in range(3_000)]
     assert plan_rebalance(current, proposed, ids) == plan_rebalance(current, proposed, iter(ids))

@@ -131,8 +131,9 @@ function b64urlJson(seg) {
   if (!seg || seg.length > MAX_TOKEN_CHARS || !/^[A-Za-z0-9_-]+={0,2}$/.test(seg)) return null;
   try {
     const bin = atob(seg.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/"));
-    const bytes = Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
-    const v = JSON.parse(UTF8.decode(bytes));
+    // ASCII payloads (the usual case) are already their own UTF-8 decoding
+    const text = /[^\x00-\x7f]/.test(bin) ? UTF8.decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0))) : bin;
+    const v = JSON.parse(text);
     return v && typeof v === "object" && !Array.isArray(v) ? v : null;
   } catch {
     return null;
@@ -144,12 +145,12 @@ const str = (v) => (typeof v === "string" && v !== "" ? v : undefined);
 // Claims of the bearer token, read but NOT verified (the cell verifies). null if malformed.
 function tokenClaims(headers) {
   const auth = headers.get("authorization");
-  if (!auth) return null;
-  const m = /^bearer\s+(\S+)\s*$/i.exec(auth);
-  if (!m) return null;
-  const parts = m[1].split(".");
-  if (parts.length !== 3) return null;
-  const p = b64urlJson(parts[1]);
+  if (!auth || auth.length < 8 || auth.slice(0, 7).toLowerCase() !== "bearer ") return null;
+  const tok = auth.slice(7).trim();
+  const a = tok.indexOf(".");
+  const b = a < 0 ? -1 : tok.indexOf(".", a + 1);
+  if (b < 0 || tok.indexOf(".", b + 1) >= 0) return null; // not 3 parts
+  const p = b64urlJson(tok.slice(a + 1, b));
   if (!p) return null;
   return {
     cell: str(p.home_cell),
