@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cells import shard_commands
 from cells.config import ConfigError
+from cells.plan import PlanError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -116,6 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UsageError) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
+    except PlanError as exc:
+        print(f"plan failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_FAILED
 

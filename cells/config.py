@@ -205,6 +205,14 @@ class CellSpec(Model):
                 f"network.azCount {self.network.az_count} exceeds the {available} AZs of {self.region}; "
                 f"use 2 to {available}"
             )
+        for tenant, home in self.shards.tenants.items():
+            if home.residency is not None and home.residency != self.zone:
+                homes = ", ".join(r for r, f in sorted(REGIONS.items()) if f.zone == home.residency) or "none"
+                raise ValueError(
+                    f"shards.tenants.{tenant}: the tenant requires residency {home.residency!r} but cell "
+                    f"{self.name} is in zone {self.zone!r}; home it in a cell of zone {home.residency!r} "
+                    f"(regions: {homes})"
+                )
         return self
 
     @property
@@ -443,13 +451,36 @@ class StackFile:
     secret_keys: frozenset[str]
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML keeps the last of two equal keys without a word; a stack file must not."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[arg-type]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (line {key_node.start_mark.line + 1}); keep one", None
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def read_stack_file(stack: str, root: Path = PROJECT_ROOT) -> StackFile:
     path = stack_file(stack, root)
     if not path.is_file():
         known = ", ".join(list_stacks(root)) or "none"
         raise ConfigError(f"unknown stack {stack!r}: no {path.name} in {root}; known stacks: {known}")
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
+        doc = load_yaml(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path.name}: is not valid YAML: {exc}".replace("\n", " ")) from None
     config = doc.get("config") if isinstance(doc, dict) else None

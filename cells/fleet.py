@@ -24,6 +24,9 @@ class Fleet:
     def stack(self, name: str) -> StackSettings:
         return next(s for s in self.stacks if s.stack == name)
 
+    def stack_of_cell(self, cell: str) -> StackSettings:
+        return next(s for s in self.cells if s.cell.name == cell)
+
     def cells_in_zone(self, zone: str) -> list[StackSettings]:
         return [s for s in self.cells if s.cell.zone == zone]
 

@@ -64,3 +64,8 @@ def federation_audience(project_number: str, cell: str) -> str:
     """What the API hands Google's STS: the workload identity provider's full resource name."""
     return (f"//iam.googleapis.com/projects/{project_number}/locations/global/workloadIdentityPools/"
             f"{federation_pool_id(cell)}/providers/aws")
+
+
+def zone_api_host(zone: str, domain: str) -> str:
+    """Where a residency zone's anonymous traffic lands (Route53 failover inside the zone)."""
+    return f"{zone}.api.{domain}"

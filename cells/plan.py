@@ -220,13 +220,13 @@ def _aws_specifics(type_: str, rid: str, inputs: dict[str, Any], region: str) ->
     if type_ == "aws:lb/targetGroup:TargetGroup":
         return {"arnSuffix": f"targetgroup/{name}/{rid[-16:]}"}
     if type_ == "aws:acm/certificate:Certificate":
-        domain = inputs.get("domainName", "example.com")
+        names = [inputs.get("domainName", "example.com"), *inputs.get("subjectAlternativeNames", [])]
         return {"domainValidationOptions": [{
             "domainName": domain,
-            "resourceRecordName": f"_x1.{domain}.",
+            "resourceRecordName": f"_{_short_id(domain)}.{domain}.",
             "resourceRecordType": "CNAME",
-            "resourceRecordValue": f"_x2.{rid}.acm-validations.aws.",
-        }]}
+            "resourceRecordValue": f"_{_short_id(rid, domain)}.acm-validations.aws.",
+        } for domain in names]}
     if type_ == "aws:cloudfront/distribution:Distribution":
         return {"domainName": f"{rid[-14:]}.cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2"}
     if type_ == "aws:ecs/cluster:Cluster":

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from pulumi_policy import (
     EnforcementLevel,
+    Policy,
     PolicyConfigSchema,
     PolicyCustomTimeouts,
     PolicyProviderResource,
@@ -80,6 +81,8 @@ LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:Load
 LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
 CLOUDFRONT_DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 ACM_CERTIFICATE = "aws:acm/certificate:Certificate"
+# A waiter: it creates nothing in AWS, it waits until its certificate (checked itself) is issued.
+ACM_CERTIFICATE_VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
 WAF_CLOUDFRONT_SCOPED = (
     "aws:wafv2/webAcl:WebAcl",
     "aws:wafv2/ipSet:IpSet",
@@ -366,6 +369,8 @@ def residency_exemption(args: Any, location: str | None) -> str | None:
         return "a CloudFront-scoped WAF object is global (AWS keeps it in us-east-1) and stores no user data"
     if _is_cloudfront_certificate(args, location):
         return "CloudFront only accepts us-east-1 certificates; a public certificate holds no user data"
+    if args.resource_type == ACM_CERTIFICATE_VALIDATION:
+        return "a certificate validation creates nothing in AWS; it waits in its certificate's region"
     if args.resource_type in GCP_GLOBAL_TYPES:
         return "GCP workload identity pools, providers and service accounts are global (location 'global')"
     return None
@@ -886,7 +891,7 @@ NO_CROSS_ZONE_COPIES = _resource_policy(
     "no-cross-zone-copies",
     "No backup copy, table replica, log subscription or image replication leaves the residency zone.",
     MANDATORY,
-    "point the copy at a vault, region or destination inside the cell's zone; other zones have own cells.",
+    "keep the copy in the cell's zone: point it at a backup vault, region or destination of that zone.",
     check_no_cross_zone_copies,
 )
 S3_ENCRYPTION = _resource_policy(
@@ -1066,7 +1071,7 @@ S3_REPLICATION_IN_ZONE = _stack_policy(
     check_s3_replication_in_zone,
 )
 
-ALL_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
+ALL_POLICIES: list[Policy] = [
     RESIDENCY,
     NO_CROSS_ZONE_COPIES,
     S3_REPLICATION_IN_ZONE,
@@ -1205,9 +1210,10 @@ def _stack_file_config(stack: str) -> Mapping[str, Any]:
         return {}
 
 
-def _level(policy: ResourceValidationPolicy | StackValidationPolicy, config: Mapping[str, Any]) -> str:
-    default = policy.enforcement_level or ADVISORY
-    return str(config.get("enforcementLevel", default.value))
+def _level(policy: Policy, config: Mapping[str, Any]) -> str:
+    level = str(config.get("enforcementLevel", (policy.enforcement_level or ADVISORY).value))
+    # As the engine does: a remediation that still finds a violation reports it as mandatory.
+    return EnforcementLevel.MANDATORY.value if level == EnforcementLevel.REMEDIATE.value else level
 
 
 def _run(result: Any) -> None:
@@ -1218,8 +1224,8 @@ def _run(result: Any) -> None:
 def check_plan(
     plan: Plan,
     stack_config: Mapping[str, Any] | None = None,
-    policy_config: Mapping[str, Mapping[str, Any]] | None = None,
-    policies: Sequence[ResourceValidationPolicy | StackValidationPolicy] | None = None,
+    policy_config: Mapping[str, Mapping[str, Any] | str] | None = None,
+    policies: Sequence[Policy] | None = None,
 ) -> list[dict[str, str]]:
     """Run the policies over a recorded plan: `[{"policy", "urn", "level", "message"}]`.
 
@@ -1227,7 +1233,7 @@ def check_plan(
     inputs, or the plan's resolved region), as `Analyze` does. Stack policies see outputs, as
     `AnalyzeStack` does: offline, the mock engine's outputs for the same inputs. `stack_config`
     defaults to the stack's `Pulumi.<stack>.yaml`; `policy_config` mirrors `--policy-pack-config`
-    (per policy: properties and an optional `enforcementLevel`).
+    (per policy: an enforcement level, or properties with an optional `enforcementLevel`).
     """
     from cells.plan import MyarkMocks
 
@@ -1266,7 +1272,8 @@ def check_plan(
 
     stack_resources: list[PolicyResource] | None = None
     for policy in policies if policies is not None else ALL_POLICIES:
-        config = dict((policy_config or {}).get(policy.name, {}))
+        raw = (policy_config or {}).get(policy.name, {})
+        config = {"enforcementLevel": raw} if isinstance(raw, str) else dict(raw)
         level = _level(policy, config)
         if level == EnforcementLevel.DISABLED.value:
             continue
@@ -1282,7 +1289,7 @@ def check_plan(
         if isinstance(policy, ResourceValidationPolicy):
             for r in resources:
                 _run(policy.validate(resource_args(r, config), reporter(r.urn)))
-        else:
+        elif isinstance(policy, StackValidationPolicy):
             if stack_resources is None:
                 stack_resources = [outputs(r) for r in resources]
             stack_urn = (

@@ -11,10 +11,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_gcp as gcp
 
-from cells.config import PROJECT_ROOT, StackSettings, from_runtime
+from cells.config import NAMESPACE, PROJECT_ROOT, StackSettings, from_runtime
 from cells.fleet import Fleet, load_fleet
-from cells.naming import stack_tags
+from cells.naming import control_plane_host, stack_tags
 from components.tagging import register_tags
+
+# CloudFront's hosted zone id: the alias target of every CloudFront name (Cognito's domain included).
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
 
 
 def main(root: Path = PROJECT_ROOT) -> None:
@@ -26,8 +29,24 @@ def main(root: Path = PROJECT_ROOT) -> None:
         build_global_stack(settings, fleet)
 
 
+def _api_token(settings: StackSettings) -> pulumi.Output[str] | None:
+    if settings.config.edge.provider != "cloudflare":
+        return None
+    return pulumi.Config(NAMESPACE).require_secret("cloudflareApiToken")
+
+
+def role_in_zone(fleet: Fleet, cell: str) -> str:
+    """primary: the zone's default cell; secondary: its failover (first other cell by name)."""
+    spec = fleet.stack_of_cell(cell).cell
+    if spec.default_for_zone:
+        return "primary"
+    others = sorted(s.cell.name for s in fleet.cells_in_zone(spec.zone) if not s.cell.default_for_zone)
+    return "secondary" if others and others[0] == cell else "member"
+
+
 def build_cell_stack(settings: StackSettings, fleet: Fleet) -> None:
     from components.cell import Cell, CellArgs
+    from components.edge.routing import CellEdge, CellEdgeArgs
 
     spec = settings.cell
     config = settings.config
@@ -40,20 +59,49 @@ def build_cell_stack(settings: StackSettings, fleet: Fleet) -> None:
     project_number = gcp.organizations.get_project_output(
         project_id=spec.gcp.project, opts=pulumi.InvokeOutputOptions(provider=google)
     ).number
+    assert config.global_stack is not None  # the config model requires it of a cell
+    control = pulumi.StackReference(config.global_stack)
+    edge = CellEdge(
+        f"{spec.name}-edge",
+        CellEdgeArgs(cell=spec.name, zone=spec.zone, domain=config.domain, edge=config.edge,
+                     api_token=_api_token(settings), global_outputs=control,
+                     role_in_zone=role_in_zone(fleet, spec.name), default_for_zone=spec.default_for_zone,
+                     health_check_path=spec.api.health_check_path),
+        opts=pulumi.ResourceOptions(providers=[provider]),
+    )
     cell = Cell(
         spec.name,
         CellArgs(spec=spec, domain=config.domain, environment=config.environment,
-                 edge_provider=config.edge.provider, account_id=account_id, gcp_project_number=project_number),
+                 edge_provider=config.edge.provider, account_id=account_id, gcp_project_number=project_number,
+                 billing_bus_arn=control.require_output("billingBusArn"),
+                 identity_issuer=control.require_output("identityIssuer"), certify=edge.certify),
         opts=pulumi.ResourceOptions(providers=[provider, google]),
     )
+    edge.register(cell.load_balancer.alb.dns_name, cell.load_balancer.alb.zone_id,
+                  cell.frontend.distribution.domain_name, cell.frontend.distribution.hosted_zone_id)
     for key, value in cell.outputs.items():
         pulumi.export(key, value)
 
 
 def build_global_stack(settings: StackSettings, fleet: Fleet) -> None:
+    from components.control_plane import ControlPlane, ControlPlaneArgs
+    from components.edge.routing import EdgeRouting, EdgeRoutingArgs
+
     config = settings.config
     spec = config.global_spec
     register_tags(stack_tags("global", spec.region, "global", config.environment))
-    aws.Provider("aws", region=spec.region)
-    pulumi.export("domain", config.domain)
-    pulumi.export("cells", sorted(s.cell.name for s in fleet.cells))
+    provider = aws.Provider("aws", region=spec.region)
+    opts = pulumi.ResourceOptions(providers=[provider])
+    account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider)).account_id
+    plane = ControlPlane("myark", ControlPlaneArgs(region=spec.region, domain=config.domain,
+                                                   account_id=account_id, placement=spec.placement), opts=opts)
+    edge = EdgeRouting("myark-edge", EdgeRoutingArgs(edge=config.edge, domain=config.domain,
+                                                     api_token=_api_token(settings)), opts=opts)
+    auth_cert = edge.dns.validate("myark-auth-cert", plane.auth_certificate, 1).certificate_arn
+    auth = plane.serve_auth(auth_cert)
+    edge.dns.point("myark-auth-record", control_plane_host(config.domain), auth.cloudfront_distribution,
+                   CLOUDFRONT_ZONE_ID)
+    outputs = {**plane.outputs, **edge.outputs, "domain": config.domain,
+               "cells": sorted(s.cell.name for s in fleet.cells)}
+    for key, value in outputs.items():
+        pulumi.export(key, value)

@@ -18,6 +18,9 @@ class Zone:
     gcp_locations: tuple[str, ...]
     # The `in:` value group of GCP's resource-locations constraint for the zone.
     gcp_location_group: str
+    # Countries whose anonymous users land in this zone (ISO 3166-1 alpha-2). The edge's default
+    # zone takes every country not listed anywhere.
+    countries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ ZONES: dict[str, Zone] = {
         aws_regions=("us-east-1", "us-east-2", "us-west-2"),
         gcp_locations=("us", "nam5", "nam7", "us-east1", "us-east4", "us-central1", "us-west1", "US"),
         gcp_location_group="in:us-locations",
+        countries=("US",),
     ),
     "eu": Zone(
         name="eu",
@@ -59,8 +63,51 @@ ZONES: dict[str, Zone] = {
             "EU",
         ),
         gcp_location_group="in:eu-locations",
+        # EU and EEA members, Switzerland and the UK (GDPR and its twins).
+        countries=(
+            "AT",
+            "BE",
+            "BG",
+            "HR",
+            "CY",
+            "CZ",
+            "DK",
+            "EE",
+            "FI",
+            "FR",
+            "DE",
+            "GR",
+            "HU",
+            "IE",
+            "IT",
+            "LV",
+            "LT",
+            "LU",
+            "MT",
+            "NL",
+            "PL",
+            "PT",
+            "RO",
+            "SK",
+            "SI",
+            "ES",
+            "SE",
+            "IS",
+            "LI",
+            "NO",
+            "CH",
+            "GB",
+        ),
     ),
 }
+
+# Anonymous traffic from a country no zone lists goes to this zone's default cell.
+DEFAULT_ZONE = "us"
+
+
+def zone_of_country(country: str) -> str:
+    return next((z.name for z in ZONES.values() if country in z.countries), DEFAULT_ZONE)
+
 
 REGIONS: dict[str, Region] = {
     "us-east-1": Region("us-east-1", "us", ("a", "b", "c", "d", "e", "f"), "us-east4", "nam5", "US"),
@@ -89,9 +136,11 @@ def zone_of_region(name: str) -> str:
 def location_in_zone(location: str, zone: str) -> bool:
     """True when a GCP/AWS location string belongs to the residency zone."""
     z = ZONES[zone]
-    return location in z.aws_regions or location in z.gcp_locations or location.lower() in {
-        loc.lower() for loc in z.gcp_locations
-    }
+    return (
+        location in z.aws_regions
+        or location in z.gcp_locations
+        or location.lower() in {loc.lower() for loc in z.gcp_locations}
+    )
 
 
 # Cloud KMS locations that may hold a key for a data store in a given location (CMEK rules:

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from cells.config import ConfigError, load_stack
+from cells.config import ConfigError, load_stack, load_yaml
 from cells.sharding import ShardMap, format_ranges, plan_rebalance
 
 
@@ -51,7 +51,7 @@ def _proposed(args: argparse.Namespace, current: ShardMap) -> tuple[str, ShardMa
             raise ConfigError(f"shards plan: --map {args.map}: no such file; give a YAML or JSON shard map")
         source = path.name
         try:
-            raw = yaml.safe_load(path.read_text())
+            raw = load_yaml(path.read_text())
         except yaml.YAMLError as exc:
             raise ConfigError(f"{source}: is not valid YAML or JSON: {exc}".replace("\n", " ")) from None
     try:

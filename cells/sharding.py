@@ -239,6 +239,9 @@ class TenantShard(_Model):
         description="The tenant's dedicated physical shard (Firestore database id)."
     )
     dedicated_kms_key: bool = Field(False, description="Encrypt the tenant's data with a KMS key of its own.")
+    residency: str | None = Field(
+        None, description="The residency zone the tenant's contract requires (e.g. eu); checked against the cell."
+    )
 
 
 class ShardMap(_Model):

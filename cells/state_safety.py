@@ -20,7 +20,6 @@ STATEFUL_TYPES = frozenset({
     "aws:cloudwatch/logGroup:LogGroup",
     "aws:dynamodb/table:Table",
     "aws:cognito/userPool:UserPool",
-    "aws:ssm/parameter:Parameter",
     "gcp:firestore/database:Database",
     "gcp:bigquery/dataset:Dataset",
     "gcp:bigquery/table:Table",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import json
@@ -37,6 +38,9 @@ class CellArgs:
     edge_provider: str
     account_id: pulumi.Input[str]
     gcp_project_number: pulumi.Input[str]
+    billing_bus_arn: pulumi.Input[str]
+    identity_issuer: pulumi.Input[str]
+    certify: Callable[..., pulumi.Output[str]] | None = None
 
 
 class Cell(pulumi.ComponentResource):
@@ -79,6 +83,7 @@ class Cell(pulumi.ComponentResource):
                 health_check_path=spec.api.health_check_path,
                 log_retention_days=spec.api.log_retention_days,
                 kms_key_arn=self.key.arn,
+                certify=args.certify,
             ),
             opts=child,
         )
@@ -105,6 +110,8 @@ class Cell(pulumi.ComponentResource):
                     "MYARK_GCP_SERVICE_ACCOUNT": api_service_account_email(name, spec.gcp.project),
                     "MYARK_GCP_PROJECT": spec.gcp.project,
                     "MYARK_SHARD_MAP_PARAMETER": shard_map_parameter(name),
+                    "MYARK_BILLING_BUS_ARN": args.billing_bus_arn,
+                    "MYARK_IDENTITY_ISSUER": args.identity_issuer,
                     "MYARK_CELL": name,
                     "MYARK_REGION": spec.region,
                     "MYARK_RESIDENCY": spec.zone,
@@ -132,11 +139,12 @@ class Cell(pulumi.ComponentResource):
             description=f"Shard map of cell {name} (validated at deploy; read by the API)",
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.api.grant("billing-publish", ["events:PutEvents"], [args.billing_bus_arn])
         self.api.grant("shard-map-read", ["ssm:GetParameter", "kms:Decrypt"], [self.shard_map.arn, self.key.arn])
         self.frontend = Frontend(
             name,
             FrontendArgs(host_name=cell_app_host(name, args.domain), price_class=spec.frontend.price_class,
-                         kms_key_arn=self.key.arn, access_log_bucket=log_bucket),
+                         kms_key_arn=self.key.arn, access_log_bucket=log_bucket, certify=args.certify),
             opts=child,
         )
         self.outputs = {

@@ -1,6 +1,8 @@
 """The cell's data stores on GCP: a Firestore database per physical shard, BigQuery for time series.
 
 Locations come from the residency table only: an EU cell never gets a US location. Every store is
+encrypted with a customer-managed Cloud KMS key of the zone (the cell's, or a dedicated tenant's).
+Every store is
 protected in Pulumi and at the cloud (Firestore delete protection, BigQuery table deletion
 protection, ABANDON deletion policies).
 """
@@ -67,20 +69,17 @@ class DataStores(pulumi.ComponentResource):
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
         self.databases: dict[str, gcp.firestore.Database] = {}
         self.datasets: dict[str, gcp.bigquery.Dataset] = {}
-        tenant_of_shard = {t.physical: (tid, t) for tid, t in spec.shards.tenants.items()}
-        tenant_keys: dict[str, dict[str, gcp.kms.CryptoKey]] = {}
-        for tid, tenant in spec.shards.tenants.items():
-            if tenant.dedicated_kms_key:
-                tenant_keys[tid] = {
-                    store: self._tenant_key(name, tid, store, kms_location_for(location), args.project)
-                    for store, location in (("firestore", facts.firestore_location),
-                                            ("bigquery", facts.bigquery_location))
-                }
+        tenant_of_shard = {t.physical: tid for tid, t in spec.shards.tenants.items()}
+        # Customer-managed keys, one per store and owner: the cell's own, and a dedicated tenant's.
+        stores = (("firestore", facts.firestore_location), ("bigquery", facts.bigquery_location))
+        owners = [""] + [tid for tid, t in spec.shards.tenants.items() if t.dedicated_kms_key]
+        self.keys = {
+            owner: {store: self._key(name, owner, store, kms_location_for(loc), args.project) for store, loc in stores}
+            for owner in owners
+        }
         for physical in spec.shards.all_physical():
-            tenant = tenant_of_shard.get(physical)
-            cmek = None
-            if tenant and tenant[0] in tenant_keys:
-                cmek = {"kms_key_name": tenant_keys[tenant[0]]["firestore"].id}
+            owner = tenant_of_shard.get(physical, "")
+            key = self.keys.get(owner, self.keys[""])["firestore"]
             self.databases[physical] = gcp.firestore.Database(
                 f"{name}-{physical}",
                 project=args.project,
@@ -92,28 +91,29 @@ class DataStores(pulumi.ComponentResource):
                 point_in_time_recovery_enablement="POINT_IN_TIME_RECOVERY_ENABLED",
                 delete_protection_state="DELETE_PROTECTION_ENABLED",
                 deletion_policy="ABANDON",
-                cmek_config=cmek,
+                cmek_config={"kms_key_name": key.id},
                 opts=keep,
             )
-        self.datasets[""] = self._dataset(name, spec, args.project, None, None)
+        self.datasets[""] = self._dataset(name, spec, args.project, None, self.keys[""]["bigquery"])
         for tid in spec.shards.tenants:
-            key = tenant_keys.get(tid, {}).get("bigquery")
+            key = self.keys.get(tid, self.keys[""])["bigquery"]
             self.datasets[tid] = self._dataset(f"{name}-tenant-{tid}", spec, args.project, tid, key)
         self.register_outputs({
             "firestore_databases": sorted(self.databases),
             "bigquery_datasets": [d.dataset_id for d in self.datasets.values()],
         })
 
-    def _tenant_key(self, name: str, tenant: str, store: str, location: str, project: str) -> gcp.kms.CryptoKey:
+    def _key(self, name: str, tenant: str, store: str, location: str, project: str) -> gcp.kms.CryptoKey:
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
-        ring = gcp.kms.KeyRing(f"{name}-tenant-{tenant}-{store}-ring", project=project, location=location,
-                               name=f"myark-{tenant}-{store}", opts=keep)
+        logical = f"{name}-tenant-{tenant}-{store}" if tenant else f"{name}-{store}"
+        ring = gcp.kms.KeyRing(f"{logical}-ring", project=project, location=location,
+                               name=f"myark-{tenant or name}-{store}", opts=keep)
         key = gcp.kms.CryptoKey(
-            f"{name}-tenant-{tenant}-{store}-key",
+            f"{logical}-key",
             key_ring=ring.id,
-            name=f"{tenant}-{store}",
+            name=f"{tenant or name}-{store}",
             rotation_period="7776000s",  # 90 days
-            labels={**gcp_labels({TAG_TENANT: tenant})},
+            labels=gcp_labels({TAG_TENANT: tenant}) if tenant else {},
             opts=keep,
         )
         # The store's own service agent encrypts with the key; nobody else is granted it.
@@ -121,7 +121,7 @@ class DataStores(pulumi.ComponentResource):
                                                       opts=pulumi.InvokeOutputOptions(parent=self)).number
         agent = SERVICE_AGENTS[store]
         gcp.kms.CryptoKeyIAMMember(
-            f"{name}-tenant-{tenant}-{store}-agent",
+            f"{logical}-agent",
             crypto_key_id=key.id,
             role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
             member=number.apply(lambda n: f"serviceAccount:{agent.format(number=n)}"),
@@ -130,10 +130,10 @@ class DataStores(pulumi.ComponentResource):
         return key
 
     def _dataset(self, name: str, spec: CellSpec, project: str, tenant: str | None,
-                 key: gcp.kms.CryptoKey | None) -> gcp.bigquery.Dataset:
+                 key: gcp.kms.CryptoKey) -> gcp.bigquery.Dataset:
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
         labels = gcp_labels({TAG_TENANT: tenant}) if tenant else {}
-        encryption = {"kms_key_name": key.id} if key is not None else None
+        encryption = {"kms_key_name": key.id}
         dataset = gcp.bigquery.Dataset(
             f"{name}-analytics",
             project=project,

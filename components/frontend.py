@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -21,6 +22,8 @@ class FrontendArgs:
     price_class: str
     kms_key_arn: pulumi.Input[str]
     access_log_bucket: pulumi.Input[str]
+    certify: Callable[..., pulumi.Output[str]] | None = None
+    """Validates the certificate through the edge's DNS and returns its ARN once issued."""
 
 
 class Frontend(pulumi.ComponentResource):
@@ -36,7 +39,7 @@ class Frontend(pulumi.ComponentResource):
         # CloudFront only accepts certificates from us-east-1: the one documented residency exception
         # (a public certificate, no user data).
         self.certificate = aws.acm.Certificate(
-            f"{name}-cert", domain_name=args.host_name, validation_method="DNS",
+            f"{name}-cdn-cert", domain_name=args.host_name, validation_method="DNS",
             region=CLOUDFRONT_CERT_REGION, opts=child,
         )
         oac = aws.cloudfront.OriginAccessControl(
@@ -86,7 +89,8 @@ class Frontend(pulumi.ComponentResource):
             },
             restrictions={"geo_restriction": {"restriction_type": "none"}},
             viewer_certificate={
-                "acm_certificate_arn": self.certificate.arn,
+                "acm_certificate_arn": (args.certify(f"{name}-cdn-cert", self.certificate, 1, CLOUDFRONT_CERT_REGION)
+                                        if args.certify else self.certificate.arn),
                 "ssl_support_method": "sni-only",
                 "minimum_protocol_version": "TLSv1.2_2021",
             },

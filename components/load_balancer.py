@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -28,6 +29,8 @@ class LoadBalancerArgs:
     health_check_path: str
     log_retention_days: int
     kms_key_arn: pulumi.Input[str]
+    certify: Callable[[str, aws.acm.Certificate, int], pulumi.Output[str]] | None = None
+    """Validates the certificate through the edge's DNS and returns its ARN once issued."""
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -96,7 +99,8 @@ class LoadBalancer(pulumi.ComponentResource):
             port=443,
             protocol="HTTPS",
             ssl_policy=args.ssl_policy,
-            certificate_arn=self.certificate.arn,
+            certificate_arn=(args.certify(f"{name}-cert", self.certificate, len(args.host_names))
+                             if args.certify else self.certificate.arn),
             default_actions=[{"type": "forward", "target_group_arn": self.target_group.arn}],
             routing_http_response_strict_transport_security_header_value="max-age=31536000; includeSubDomains",
             routing_http_response_x_content_type_options_header_value="nosniff",

@@ -96,7 +96,8 @@ BAD_CONFIGS: list[tuple[str, str, Callable[[dict[str, Any]], None], tuple[str, .
     ("cloudflare-bad-account-id", "global", lambda cfg: cfg.update({"myark:edge": {
         "provider": "cloudflare", "cloudflareAccountId": "acct", "cloudflareZoneId": "1" * 32}}),
      ("edge.cloudflareAccountId is 'acct'", "32-hex-digit")),
-    ("two-defaults-in-zone", "us-east-1", _set("region", "eu-west-1"),
+    ("two-defaults-in-zone", "us-east-1",
+     lambda cfg: cell(cfg).update({"region": "eu-west-1", "shards": {"logical": 10, "physical": {"users-a": "0-9"}}}),
      ("zone eu needs exactly one default cell, found 2", "eu-central-1, us-east-1")),
     ("duplicate-cell-name", "eu-central-1", _set("name", "us-east-1"),
      ("myark:cell.name", "'us-east-1' is already the name of the cell in Pulumi.us-east-1.yaml")),
@@ -111,6 +112,16 @@ BAD_CONFIGS: list[tuple[str, str, Callable[[dict[str, Any]], None], tuple[str, .
      ("myark:global.placement.eu.eu-west-9", "no cell 'eu-west-9' in zone eu", "eu-central-1")),
     ("shard-count-out-of-range", "eu-central-1", _set("shards.logical", 60),
      ("myark:cell.shards", "60", "10 to 50")),
+    ("shard-logical-missing", "eu-central-1", _set("shards.physical", {"users-a": "0-8"}),
+     ("myark:cell.shards", "logical shard 9 is in no physical shard")),
+    ("shard-logical-twice", "us-east-1", _set("shards.physical", {"users-a": "0-16", "users-b": "16-31"}),
+     ("myark:cell.shards", "logical shard 16 is in both users-a and users-b")),
+    ("tenant-in-another-zone", "us-east-1", _set("shards.tenants", {
+        "acme-insurance": {"physical": "tenant-acme-insurance", "residency": "eu"}}),
+     ("shards.tenants.acme-insurance", "requires residency 'eu'", "zone 'us'", "eu-central-1")),
+    ("tenant-in-two-cells", "eu-central-1", _set("shards.tenants", {
+        "acme-insurance": {"physical": "tenant-acme-insurance"}}),
+     ("shards.tenants.acme-insurance", "already has its home in cell us-east-1")),
     ("edge-differs-from-global", "eu-central-1", lambda cfg: cfg.update({
         "myark:edge": {"provider": "cloudflare", "cloudflareAccountId": "0" * 32, "cloudflareZoneId": "1" * 32},
         "myark:cloudflareApiToken": {"secure": "v1:AAAA"}}),
@@ -159,6 +170,13 @@ def test_a_new_region_is_a_config_change_only(fleet_copy: Path) -> None:
 def test_unknown_stack_names_the_known_ones() -> None:
     with pytest.raises(ConfigError, match=r"unknown stack 'mars'.*known stacks: eu-central-1, global, us-east-1"):
         load_stack("mars")
+
+
+def test_a_duplicate_key_is_refused_not_silently_dropped(fleet_copy: Path) -> None:
+    path = fleet_copy / "Pulumi.us-east-1.yaml"
+    path.write_text(path.read_text().replace("        users-b: 16-31\n", "        users-b: 16-31\n        users-a: 0-15\n"))
+    with pytest.raises(ConfigError, match=r"Pulumi.us-east-1.yaml: is not valid YAML: .*duplicate key 'users-a'"):
+        load_stack("us-east-1", fleet_copy)
 
 
 def test_invalid_yaml_is_one_message(fleet_copy: Path) -> None:

@@ -88,6 +88,9 @@ IAM_ACTION = {
 }
 
 
+_SESSIONS: dict[str | None, boto3.Session] = {}
+
+
 class AwsError(Exception):
     """An AWS call failed. The message is the whole story; `code` is AWS's error code, if any."""
 
@@ -153,13 +156,16 @@ class Aws:
 
     @classmethod
     def connect(cls, profile: str | None = None) -> Aws:
-        try:
-            return cls(boto3.Session(profile_name=profile))
-        except ProfileNotFound:
-            known = ", ".join(sorted(boto3.Session().available_profiles)) or "none"
-            raise ConfigError(
-                f"--profile {profile}: no such AWS profile in ~/.aws/config; known profiles: {known}"
-            ) from None
+        # One session per profile and process: a new session re-reads every service model from disk.
+        if profile not in _SESSIONS:
+            try:
+                _SESSIONS[profile] = boto3.Session(profile_name=profile)
+            except ProfileNotFound:
+                known = ", ".join(sorted(boto3.Session().available_profiles)) or "none"
+                raise ConfigError(
+                    f"--profile {profile}: no such AWS profile in ~/.aws/config; known profiles: {known}"
+                ) from None
+        return cls(_SESSIONS[profile])
 
     def client(self, service: str, region: str) -> Any:
         key = (service, region)

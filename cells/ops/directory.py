@@ -65,7 +65,10 @@ def shown(status: str | None) -> str:
 def check_zone_keeps_active(
     cell: str, zone: str, target: str, statuses: Mapping[str, str | None], *, force: bool
 ) -> None:
-    """Refuse to leave `zone` without an active cell. `statuses`: every cell of the zone -> directory status."""
+    """Refuse to leave `zone` without an active cell.
+
+    `statuses` maps every cell of the zone (from the fleet) to its directory status (None: no item).
+    """
     if target == "active" or force or effective(statuses.get(cell)) == target:
         return
     if any(effective(s) == "active" for c, s in statuses.items() if c != cell):
@@ -131,7 +134,11 @@ class CellDirectory:
         out: dict[str, str | None] = {}
         for cell in cells:
             item = self.aws.call(
-                "dynamodb", self.region, "get_item", TableName=self.table, Key={"pk": {"S": f"cell#{cell}"}},
+                "dynamodb",
+                self.region,
+                "get_item",
+                TableName=self.table,
+                Key={"pk": {"S": f"cell#{cell}"}},
                 ConsistentRead=True,
             ).get("Item")
             out[cell] = item["status"]["S"] if item and "status" in item else None
@@ -194,7 +201,9 @@ def change_status(
     before = statuses.get(cell)
     check_zone_keeps_active(cell, zone, target, statuses, force=force)
     edge_change = Change(edge.place, edge.state(), edge.state_for(target))
-    dir_change = Change(directory.place, shown(before), target if effective(before) != target else shown(before))
+    dir_change = Change(
+        directory.place, shown(before), target if effective(before) != target else shown(before)
+    )
     if dir_change.changed:
         directory.write(cell, zone, before, target, caller(aws, region), now or datetime.now(UTC))
     if edge_change.changed:

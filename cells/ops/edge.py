@@ -62,7 +62,9 @@ Transport = Callable[[HttpRequest], HttpResponse]
 
 def urllib_transport(request: HttpRequest, timeout: float = 15.0) -> HttpResponse:
     """The real transport: HTTP errors come back as responses, network failures as EdgeError."""
-    req = urllib.request.Request(request.url, data=request.body, method=request.method, headers=dict(request.headers))
+    req = urllib.request.Request(
+        request.url, data=request.body, method=request.method, headers=dict(request.headers)
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return HttpResponse(resp.status, resp.read())
@@ -86,7 +88,9 @@ def _cloudflare_errors(body: bytes) -> list[dict]:
 class CloudflareKV:
     """Reads and writes single keys of one Workers KV namespace."""
 
-    def __init__(self, account_id: str, namespace_id: str, token: str, transport: Transport = urllib_transport):
+    def __init__(
+        self, account_id: str, namespace_id: str, token: str, transport: Transport = urllib_transport
+    ):
         self.account_id = account_id
         self.namespace_id = namespace_id
         self._token = token
@@ -100,7 +104,9 @@ class CloudflareKV:
 
     def get(self, key: str) -> str | None:
         response = self._send("GET", key)
-        if response.status == 404 and any(e.get("code") == KV_KEY_NOT_FOUND for e in _cloudflare_errors(response.body)):
+        if response.status == 404 and any(
+            e.get("code") == KV_KEY_NOT_FOUND for e in _cloudflare_errors(response.body)
+        ):
             return None
         self._raise_for(response, "GET", key)
         return response.body.decode("utf-8")

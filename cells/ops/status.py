@@ -70,7 +70,9 @@ class CellHealth:
 
 def target_group_check(tg: TargetGroupHealth) -> Check:
     if tg.total == 0:
-        return Check("target-group", tg.name, False, "no registered targets: the load balancer has nowhere to send")
+        return Check(
+            "target-group", tg.name, False, "no registered targets: the load balancer has nowhere to send"
+        )
     detail = f"{tg.healthy}/{tg.total} targets healthy"
     if tg.unhealthy_reasons:
         detail += f"; {', '.join(tg.unhealthy_reasons)}"
@@ -156,7 +158,9 @@ def collect_target_groups(aws: Aws, cell: str, region: str) -> list[TargetGroupH
                 mine.append(desc["ResourceArn"])
     out = []
     for arn in mine:
-        targets = aws.call("elbv2", region, "describe_target_health", TargetGroupArn=arn)["TargetHealthDescriptions"]
+        targets = aws.call("elbv2", region, "describe_target_health", TargetGroupArn=arn)[
+            "TargetHealthDescriptions"
+        ]
         states = [(t["Target"]["Id"], t.get("TargetHealth", {})) for t in targets]
         reasons = tuple(
             f"{tid}: {h.get('State', 'unknown')}" + (f" ({h['Reason']})" if h.get("Reason") else "")
@@ -170,9 +174,15 @@ def collect_target_groups(aws: Aws, cell: str, region: str) -> list[TargetGroupH
 
 def collect_services(aws: Aws, cell: str, region: str) -> list[ServiceCount]:
     out = []
-    clusters = [arn for page in aws.pages("ecs", region, "list_clusters") for arn in page.get("clusterArns", [])]
+    clusters = [
+        arn for page in aws.pages("ecs", region, "list_clusters") for arn in page.get("clusterArns", [])
+    ]
     for cluster in clusters:
-        arns = [a for page in aws.pages("ecs", region, "list_services", cluster=cluster) for a in page["serviceArns"]]
+        arns = [
+            a
+            for page in aws.pages("ecs", region, "list_services", cluster=cluster)
+            for a in page["serviceArns"]
+        ]
         for chunk in _chunks(arns, 10):  # DescribeServices takes at most 10 services
             response = aws.call(
                 "ecs", region, "describe_services", cluster=cluster, services=list(chunk), include=["TAGS"]
@@ -196,13 +206,19 @@ def collect_services(aws: Aws, cell: str, region: str) -> list[ServiceCount]:
 def collect_alarms(aws: Aws, cell: str, region: str) -> list[Alarm]:
     out = []
     pages = aws.pages(
-        "cloudwatch", region, "describe_alarms", StateValue="ALARM", AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+        "cloudwatch",
+        region,
+        "describe_alarms",
+        StateValue="ALARM",
+        AlarmTypes=["MetricAlarm", "CompositeAlarm"],
     )
     for page in pages:
         for alarm in [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]:
             name, arn = alarm["AlarmName"], alarm["AlarmArn"]
             if not name.startswith(f"{cell}-"):
-                tags = aws.call("cloudwatch", region, "list_tags_for_resource", ResourceARN=arn).get("Tags", [])
+                tags = aws.call("cloudwatch", region, "list_tags_for_resource", ResourceARN=arn).get(
+                    "Tags", []
+                )
                 if {t["Key"]: t["Value"] for t in tags}.get(TAG_CELL) != cell:
                     continue
             out.append(Alarm(name, arn, alarm.get("StateReason", "")))

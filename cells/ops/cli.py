@@ -1,0 +1,276 @@
+"""The live tools' command line: `register(subparsers)` adds them to `python -m cells`.
+
+Exit codes: 0 clean / healthy / done; 1 findings, unhealthy, or an AWS or Cloudflare error (one
+message on stderr); 2 bad input, raised as `ConfigError` for `python -m cells` to print (unknown stack
+or cell, a stack that is not a cell, missing Cloudflare settings, a refused drain without --force).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cells.config import PROJECT_ROOT, ConfigError, StackSettings, load_stack
+from cells.fleet import Fleet, load_fleet
+from cells.ops import audit, status
+from cells.ops.aws import Aws, AwsError
+from cells.ops.directory import TARGETS, change_status, find_cell
+from cells.ops.edge import CloudflareEdge, CloudflareKV, Edge, EdgeError, Route53Edge, urllib_transport
+from cells.ops.report import write_json
+
+EXIT_OK, EXIT_FAILED = 0, 1
+KV_NAMESPACE_ENV = "MYARK_KV_NAMESPACE_ID"
+CLOUDFLARE_TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
+REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+AUDIT_EXITS = (
+    "Exit codes: 0 clean (no finding); 1 findings, or an AWS error (the message names the call, the "
+    "region and what to check); 2 bad input (unknown stack, not a cell stack, bad --regions)."
+)
+STATUS_EXITS = (
+    "Exit codes: 0 healthy; 1 unhealthy, or an AWS error (the message names the call, the region and "
+    "what to check); 2 bad input (unknown stack, not a cell stack)."
+)
+DIRECTORY_EXITS = (
+    "Exit codes: 0 done (also when nothing needed to change); 1 an AWS or Cloudflare error, or the "
+    "cell changed under us (re-run); 2 bad input (unknown cell, missing Cloudflare settings) or refused "
+    "(the last active cell of a zone without --force); nothing is written then."
+)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", help="AWS profile to use (default: the usual AWS credential chain)")
+
+
+def register(subparsers: Any) -> None:
+    """Add audit, status, drain, activate and down to an argparse subparsers object."""
+    raw = argparse.RawDescriptionHelpFormatter
+
+    p_audit = subparsers.add_parser(
+        "audit",
+        help="audit a live cell against its rules (residency)",
+        description="Audit what a live cell holds in the AWS account.",
+        epilog=AUDIT_EXITS,
+        formatter_class=raw,
+    )
+    checks = p_audit.add_subparsers(dest="audit_check", required=True, metavar="CHECK")
+    residency = checks.add_parser(
+        "residency",
+        help="find the cell's resources in every region and check they stay in its zone",
+        description="Find every AWS resource tagged myark:cell=<cell> in every enabled region (tagging API, "
+        "plus S3 and AWS Backup which it misses) and report: resources outside the cell's residency zone "
+        "(global services and the CloudFront us-east-1 certificate exempt), S3 replication, DynamoDB "
+        "replicas and backup copies leaving the zone, buckets without encryption, full public access "
+        "block or versioning, and DynamoDB tables without point-in-time recovery or deletion protection.",
+        epilog=AUDIT_EXITS,
+        formatter_class=raw,
+    )
+    residency.add_argument("stack", help="cell stack: the X of a Pulumi.X.yaml")
+    residency.add_argument(
+        "--json", metavar="PATH", help="also write the findings as JSON to PATH (- for stdout only)"
+    )
+    residency.add_argument(
+        "--regions",
+        metavar="R1,R2",
+        help="scan only these regions with the tagging API "
+        "(default: every enabled region, from ec2:DescribeRegions)",
+    )
+    _common(residency)
+
+    p_status = subparsers.add_parser(
+        "status",
+        help="live health of a cell: ALB targets, ECS tasks, CloudWatch alarms",
+        description="Check, in the cell's region: target groups tagged with the cell (healthy vs registered "
+        "targets), ECS services tagged with the cell (running vs desired tasks), and CloudWatch alarms in "
+        "ALARM named <cell>-... or tagged with the cell.",
+        epilog=STATUS_EXITS,
+        formatter_class=raw,
+    )
+    p_status.add_argument("stack", help="cell stack: the X of a Pulumi.X.yaml")
+    p_status.add_argument(
+        "--json", metavar="PATH", help="also write the checks as JSON to PATH (- for stdout only)"
+    )
+    _common(p_status)
+
+    descriptions = {
+        "drain": (
+            "stop sending new users to a cell; its own users keep being served",
+            "Set the cell's status to draining in the cell directory (DynamoDB) and at the edge. Cloudflare: "
+            "the Worker sends no new or anonymous users to the cell and keeps serving its home users. "
+            "Route53: the cell's health check is inverted, so the zone's geolocation records stop answering "
+            "with it (failover stays inside the zone).",
+        ),
+        "activate": (
+            "put a cell back into service",
+            "Set the cell's status to active in the cell directory and at the edge (Cloudflare KV "
+            "status:<cell>=active; Route53: the health check is no longer inverted).",
+        ),
+        "down": (
+            "take a cell down: the edge answers 503 to its users, never another cell",
+            "Set the cell's status to down in the cell directory and at the edge. Cloudflare: the Worker "
+            "answers 503 with Retry-After to the cell's users instead of routing them elsewhere. Route53 "
+            "cannot answer 503: the health check is inverted as for drain.",
+        ),
+    }
+    for command, (help_text, description) in descriptions.items():
+        p = subparsers.add_parser(
+            command,
+            help=help_text,
+            description=description + " A zone keeps at least one active cell unless --force. "
+            "Running the command again changes nothing (idempotent).",
+            epilog=DIRECTORY_EXITS,
+            formatter_class=raw,
+        )
+        p.add_argument("cell", help="cell name (myark:cell.name of a cell stack)")
+        if command != "activate":
+            p.add_argument(
+                "--force", action="store_true", help="allow leaving the cell's zone without an active cell"
+            )
+        p.add_argument(
+            "--kv-namespace-id",
+            help=f"Cloudflare edge: the directory's Workers KV namespace id (default: ${KV_NAMESPACE_ENV})",
+        )
+        p.add_argument(
+            "--cloudflare-api-token",
+            help=f"Cloudflare edge: API token with Workers KV edit (default: ${CLOUDFLARE_TOKEN_ENV}; prefer "
+            "the variable, a flag shows in shell history and ps)",
+        )
+        _common(p)
+
+
+# ---- handlers -----------------------------------------------------------------------------------
+
+
+def _root(args: argparse.Namespace) -> Path:
+    return getattr(args, "root", None) or PROJECT_ROOT
+
+
+def _cell_stack(args: argparse.Namespace) -> StackSettings:
+    settings = load_stack(args.stack, _root(args))
+    if settings.config.kind != "cell":
+        raise ConfigError(
+            f"{settings.file}: {args.command} needs a cell stack; {args.stack} is the global stack"
+        )
+    return settings
+
+
+def _regions(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    regions = [r.strip() for r in text.split(",") if r.strip()]
+    bad = [r for r in regions if not REGION_NAME.fullmatch(r)]
+    if bad or not regions:
+        raise ConfigError(
+            f"--regions {text!r}: not a list of AWS region names; write e.g. eu-central-1,us-east-1"
+        )
+    return regions
+
+
+def _failed(args: argparse.Namespace, exc: Exception) -> int:
+    print(f"{args.command}: {exc}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    settings = _cell_stack(args)
+    regions = _regions(args.regions)
+    aws = Aws.connect(args.profile)
+    cell = settings.cell
+    try:
+        result, note = audit.run(aws, cell.name, cell.zone, cell.region, regions)
+    except AwsError as exc:
+        return _failed(args, exc)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    if args.json != "-":
+        print(audit.render(result))
+    if args.json:
+        write_json(args.json, audit.to_json(result))
+    return EXIT_OK if result.clean else EXIT_FAILED
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = _cell_stack(args)
+    aws = Aws.connect(args.profile)
+    try:
+        health = status.run(aws, settings.cell.name, settings.cell.region)
+    except AwsError as exc:
+        return _failed(args, exc)
+    if args.json != "-":
+        print(status.render(health))
+    if args.json:
+        write_json(args.json, status.to_json(health))
+    return EXIT_OK if health.healthy else EXIT_FAILED
+
+
+def _edge(args: argparse.Namespace, fleet: Fleet, settings: StackSettings, aws: Aws) -> Edge:
+    glob = fleet.global_stack
+    cell = settings.cell.name
+    if glob.config.edge.provider == "route53":
+        return Route53Edge(aws, cell)
+    namespace = args.kv_namespace_id or os.environ.get(KV_NAMESPACE_ENV)
+    token = args.cloudflare_api_token or os.environ.get(CLOUDFLARE_TOKEN_ENV)
+    missing = [
+        f"{name} (or {flag})"
+        for name, flag, value in (
+            (KV_NAMESPACE_ENV, "--kv-namespace-id", namespace),
+            (CLOUDFLARE_TOKEN_ENV, "--cloudflare-api-token", token),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConfigError(
+            f"{glob.file}: the edge is cloudflare; set {' and '.join(missing)} to write status:{cell} to the "
+            "directory KV namespace"
+        )
+    account = glob.config.edge.cloudflare_account_id or ""
+    transport = getattr(args, "transport", None) or urllib_transport
+    return CloudflareEdge(CloudflareKV(account, str(namespace), str(token), transport), cell)
+
+
+NOTES = {
+    "cloudflare": "The Worker caches statuses: expect the edge to follow within about a minute "
+    "(KV propagation plus CELL_CACHE_TTL_SECONDS, 30 s by default).",
+    "route53": "Route53 follows once the inverted check is reported accordingly (its interval times the "
+    "failure threshold) and resolvers' TTLs expire; clients that already know {cell}.api.{domain} "
+    "still reach the cell.",
+}
+
+
+def _directory_command(command: str) -> Callable[[argparse.Namespace], int]:
+    target = TARGETS[command]
+
+    def handler(args: argparse.Namespace) -> int:
+        fleet = load_fleet(_root(args))
+        settings = find_cell(fleet, args.cell)
+        aws = Aws.connect(args.profile)
+        edge = _edge(args, fleet, settings, aws)
+        cell, zone = settings.cell.name, settings.cell.zone
+        try:
+            changes = change_status(aws, fleet, settings, target, edge, force=getattr(args, "force", False))
+        except (AwsError, EdgeError) as exc:
+            return _failed(args, exc)
+        print(f"{command} {cell} (zone {zone}):")
+        for change in changes:
+            print(f"  {change.line()}")
+        provider = fleet.global_stack.config.edge.provider
+        if any(c.changed for c in changes):
+            print(NOTES[provider].format(cell=cell, domain=settings.config.domain))
+            if provider == "route53" and target == "down":
+                print("Route53 cannot answer 503: down has the same DNS effect as drain.")
+        return EXIT_OK
+
+    handler.__name__ = f"cmd_{command}"
+    return handler
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "audit": cmd_audit,
+    "status": cmd_status,
+    **{command: _directory_command(command) for command in TARGETS},
+}

@@ -1,0 +1,122 @@
+"""The global control plane: identity (home cell as a claim), billing bus, cell directory, placement."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from cells.naming import TAG_ROLE, control_plane_host
+from components.kms import CellKey, CellKeyArgs
+
+# Claim the edge reads to route a user (Cognito prefixes custom attributes with `custom:`).
+HOME_CELL_ATTRIBUTE = "home_cell"
+
+
+@dataclass(frozen=True)
+class ControlPlaneArgs:
+    region: str
+    domain: str
+    account_id: pulumi.Input[str]
+    placement: dict[str, dict[str, int]]
+
+
+class ControlPlane(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ControlPlaneArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("myark:global:ControlPlane", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        self._domain = args.domain
+        self.key = CellKey(name, CellKeyArgs(region=args.region, account_id=args.account_id,
+                                             description="MyARK control plane: directory, billing bus"),
+                           opts=child)
+        self.user_pool = aws.cognito.UserPool(
+            f"{name}-identity",
+            deletion_protection="ACTIVE",
+            username_attributes=["email"],
+            auto_verified_attributes=["email"],
+            mfa_configuration="OPTIONAL",
+            software_token_mfa_configuration={"enabled": True},
+            password_policy={"minimum_length": 12, "require_lowercase": True, "require_uppercase": True,
+                             "require_numbers": True, "require_symbols": False,
+                             "temporary_password_validity_days": 3},
+            account_recovery_setting={"recovery_mechanisms": [{"name": "verified_email", "priority": 1}]},
+            schemas=[{
+                "name": HOME_CELL_ATTRIBUTE,
+                "attribute_data_type": "String",
+                "mutable": True,
+                "string_attribute_constraints": {"min_length": "3", "max_length": "32"},
+            }],
+            opts=keep,
+        )
+        self.client = aws.cognito.UserPoolClient(
+            f"{name}-app",
+            user_pool_id=self.user_pool.id,
+            generate_secret=False,
+            explicit_auth_flows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            prevent_user_existence_errors="ENABLED",
+            enable_token_revocation=True,
+            access_token_validity=60,
+            id_token_validity=60,
+            refresh_token_validity=30,
+            token_validity_units={"access_token": "minutes", "id_token": "minutes", "refresh_token": "days"},
+            # The app may read its home cell but never write it: placement is the control plane's.
+            read_attributes=["email", "email_verified", f"custom:{HOME_CELL_ATTRIBUTE}"],
+            write_attributes=["email"],
+            opts=child,
+        )
+        self.auth_certificate = aws.acm.Certificate(
+            f"{name}-auth-cert", domain_name=control_plane_host(args.domain), validation_method="DNS", opts=child
+        )
+        self.billing_bus = aws.cloudwatch.EventBus(
+            f"{name}-billing", name="myark-billing", kms_key_identifier=self.key.arn, opts=child
+        )
+        aws.cloudwatch.EventArchive(
+            f"{name}-billing-archive", event_source_arn=self.billing_bus.arn, retention_days=400,
+            description="Usage events cells published, kept for billing disputes", opts=child,
+        )
+        self.directory = aws.dynamodb.Table(
+            f"{name}-directory",
+            name="myark-cell-directory",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="pk",
+            attributes=[{"name": "pk", "type": "S"}],
+            point_in_time_recovery={"enabled": True},
+            server_side_encryption={"enabled": True, "kms_key_arn": self.key.arn},
+            deletion_protection_enabled=True,
+            tags={TAG_ROLE: "cell-directory"},
+            opts=keep,
+        )
+        placement = json.dumps(args.placement, sort_keys=True)
+        self.placement = aws.ssm.Parameter(
+            f"{name}-placement",
+            name="/myark/global/placement",
+            type="SecureString",
+            key_id=self.key.arn,
+            value=placement,
+            description="Per zone, percent of NEW users placed in each cell (sticky per user)",
+            opts=child,
+        )
+        self.outputs = {
+            "identityUserPoolId": self.user_pool.id,
+            "identityClientId": self.client.id,
+            "identityIssuer": self.user_pool.endpoint.apply(lambda e: f"https://{e}"),
+            "homeCellClaim": f"custom:{HOME_CELL_ATTRIBUTE}",
+            "billingBusArn": self.billing_bus.arn,
+            "billingBusName": self.billing_bus.name,
+            "directoryTable": self.directory.name,
+            "directoryRegion": args.region,
+            "placement": args.placement,
+            "placementParameter": self.placement.name,
+        }
+
+    def serve_auth(self, certificate_arn: pulumi.Input[str]) -> aws.cognito.UserPoolDomain:
+        """The hosted sign-in at auth.<domain> (the edge sends /auth/* here); needs the issued cert."""
+        domain = aws.cognito.UserPoolDomain(
+            f"{self._name}-auth-domain", domain=control_plane_host(self._domain), certificate_arn=certificate_arn,
+            user_pool_id=self.user_pool.id, opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs(self.outputs)
+        return domain

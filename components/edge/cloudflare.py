@@ -1,0 +1,139 @@
+"""Cloudflare backend: the Worker that routes each user to their home cell, its KV directory, DNS.
+
+The only module that imports pulumi_cloudflare (about 5 s): nothing else may import it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_cloudflare as cloudflare
+
+from cells.naming import api_host, cell_api_host, cell_app_host, control_plane_host
+from cells.regions import DEFAULT_ZONE, ZONES
+
+WORKER_SOURCE = Path(__file__).resolve().parents[2] / "edge-worker" / "src" / "worker.js"
+WORKER_NAME = "myark-edge-router"
+COMPATIBILITY_DATE = "2025-09-01"
+CELL_CACHE_TTL_SECONDS = 30
+
+
+def provider(token: pulumi.Input[str]) -> cloudflare.Provider:
+    return cloudflare.Provider("cloudflare", api_token=token)
+
+
+class CloudflareDns:
+    """DNS operations in the Cloudflare zone, for the component that owns the records."""
+
+    def __init__(self, owner: pulumi.Resource, zone_id: str, provider: cloudflare.Provider | None = None):
+        self.owner = owner
+        self.zone_id = zone_id
+        # Records inherit the owner's provider, unless the owner is not under a Cloudflare provider.
+        self.opts = pulumi.ResourceOptions(parent=owner, provider=provider) if provider else \
+            pulumi.ResourceOptions(parent=owner)
+
+    def validate(self, name: str, cert: aws.acm.Certificate, names: int,
+                 region: str | None = None) -> aws.acm.CertificateValidation:
+        fqdns = []
+        for i in range(names):
+            option = cert.domain_validation_options[i]
+            cloudflare.DnsRecord(
+                f"{name}-validation-{i}",
+                zone_id=self.zone_id,
+                name=option.resource_record_name.apply(lambda n: n.rstrip(".")),
+                type=option.resource_record_type,
+                content=option.resource_record_value.apply(lambda v: v.rstrip(".")),
+                ttl=300,
+                proxied=False,  # ACM must see the record itself
+                opts=self.opts,
+            )
+            fqdns.append(option.resource_record_name)
+        return aws.acm.CertificateValidation(
+            f"{name}-validation", certificate_arn=cert.arn, validation_record_fqdns=fqdns, region=region,
+            opts=pulumi.ResourceOptions(parent=self.owner),
+        )
+
+    def point(self, name: str, host: str, target: pulumi.Input[str], target_zone_id: pulumi.Input[str],
+              proxied: bool = False) -> None:
+        cloudflare.DnsRecord(name, zone_id=self.zone_id, name=host, type="CNAME", content=target, ttl=1,
+                             proxied=proxied, opts=self.opts)
+
+
+@dataclass(frozen=True)
+class CloudflareEdgeArgs:
+    domain: str
+    account_id: str
+    zone_id: str
+
+
+class CloudflareEdge(pulumi.ComponentResource):
+    """Global: the Worker on `api.<domain>/*`, its KV directory, and the records it needs."""
+
+    def __init__(self, name: str, args: CloudflareEdgeArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("myark:edge:CloudflareEdge", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.dns = CloudflareDns(self, args.zone_id)
+        self.directory = cloudflare.WorkersKvNamespace(
+            f"{name}-directory", account_id=args.account_id, title="myark-directory",
+            opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
+        )
+        country_zones = {c: z.name for z in ZONES.values() for c in z.countries if z.name != DEFAULT_ZONE}
+        script = cloudflare.WorkersScript(
+            f"{name}-router",
+            account_id=args.account_id,
+            script_name=WORKER_NAME,
+            content=WORKER_SOURCE.read_text(),
+            main_module="worker.js",
+            compatibility_date=COMPATIBILITY_DATE,
+            bindings=[
+                {"name": "DIRECTORY", "type": "kv_namespace", "namespace_id": self.directory.id},
+                {"name": "CONTROL_PLANE_ORIGIN", "type": "plain_text",
+                 "text": f"https://{control_plane_host(args.domain)}"},
+                {"name": "DEFAULT_ZONE", "type": "plain_text", "text": DEFAULT_ZONE},
+                {"name": "COUNTRY_ZONES", "type": "plain_text", "text": json.dumps(country_zones, sort_keys=True)},
+                {"name": "CELL_CACHE_TTL_SECONDS", "type": "plain_text", "text": str(CELL_CACHE_TTL_SECONDS)},
+            ],
+            observability={"enabled": True},
+            opts=child,
+        )
+        # A proxied placeholder record: the Worker route answers, no origin behind the name.
+        cloudflare.DnsRecord(f"{name}-api-record", zone_id=args.zone_id, name=api_host(args.domain), type="AAAA",
+                             content="100::", ttl=1, proxied=True, opts=child)
+        cloudflare.WorkersRoute(f"{name}-route", zone_id=args.zone_id, pattern=f"{api_host(args.domain)}/*",
+                                script=script.script_name, opts=child)
+        self.outputs = {"edgeProvider": "cloudflare", "kvNamespaceId": self.directory.id,
+                        "workerName": WORKER_NAME}
+        self.register_outputs(self.outputs)
+
+
+@dataclass(frozen=True)
+class CloudflareRegistration:
+    cell: str
+    zone: str
+    domain: str
+    account_id: str
+    kv_namespace_id: pulumi.Input[str]
+    default_for_zone: bool
+    lb_dns_name: pulumi.Input[str]
+    cdn_domain_name: pulumi.Input[str]
+
+
+def register_cell(name: str, dns: CloudflareDns, args: CloudflareRegistration) -> None:
+    """A cell's own entries: its KV record (the Worker's cell table) and its DNS names."""
+    host = cell_api_host(args.cell, args.domain)
+    # Proxied: only Cloudflare (the Worker) reaches the load balancer, which admits only its ranges.
+    dns.point(f"{name}-api-record", host, args.lb_dns_name, "", proxied=True)
+    dns.point(f"{name}-app-record", cell_app_host(args.cell, args.domain), args.cdn_domain_name, "")
+    entry = {"name": args.cell, "zone": args.zone, "origin": f"https://{host}", "default": args.default_for_zone}
+    cloudflare.WorkersKv(
+        f"{name}-directory-entry",
+        account_id=args.account_id,
+        namespace_id=args.kv_namespace_id,
+        key_name=f"cell:{args.cell}",
+        value=json.dumps(entry, sort_keys=True),
+        opts=dns.opts,
+    )
