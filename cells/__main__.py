@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cells import shard_commands
+from cells import shard_commands, waves
 from cells.config import ConfigError
 from cells.plan import PlanError
 
@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     state.add_argument("action", choices=["check", "accept"])
     shard_commands.register(sub)
+    waves.register(sub)
     return parser
 
 
@@ -112,7 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        handler = {"plan": cmd_plan, "state": cmd_state, "shards": shard_commands.run}[args.command]
+        handler = {"plan": cmd_plan, "state": cmd_state, "shards": shard_commands.run,
+                   "waves": waves.run}[args.command]
         return handler(args)
     except (ConfigError, UsageError) as exc:
         print(str(exc), file=sys.stderr)

@@ -287,6 +287,12 @@ class StackConfig(Model):
     cell: CellSpec | None = None
     global_: GlobalSpec | None = Field(None, alias="global")
     cloudflare_api_token: str | None = Field(None, description="Secret. Required by the cloudflare edge.")
+    aws_scp_target: str | None = Field(
+        None,
+        description="An AWS Organizations root, OU or account id: when set, the stack creates and attaches its "
+        "zone's region-deny service control policy there (else it is only a stack output).",
+        pattern=r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|\d{12})$",
+    )
 
     @field_validator("domain")
     @classmethod

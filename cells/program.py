@@ -14,6 +14,7 @@ import pulumi_gcp as gcp
 from cells.config import NAMESPACE, PROJECT_ROOT, StackSettings, from_runtime
 from cells.fleet import Fleet, load_fleet
 from cells.naming import control_plane_host, stack_tags
+from components.guardrails import GuardrailsArgs, ResidencyGuardrails
 from components.tagging import register_tags
 
 # CloudFront's hosted zone id: the alias target of every CloudFront name (Cognito's domain included).
@@ -79,7 +80,12 @@ def build_cell_stack(settings: StackSettings, fleet: Fleet) -> None:
     )
     edge.register(cell.load_balancer.alb.dns_name, cell.load_balancer.alb.zone_id,
                   cell.frontend.distribution.domain_name, cell.frontend.distribution.hosted_zone_id)
-    for key, value in cell.outputs.items():
+    guardrails = ResidencyGuardrails(
+        f"{spec.name}-residency",
+        GuardrailsArgs(zone=spec.zone, gcp_project=spec.gcp.project, scp_target=config.aws_scp_target),
+        opts=pulumi.ResourceOptions(providers=[provider, google]),
+    )
+    for key, value in {**cell.outputs, "serviceControlPolicy": guardrails.scp}.items():
         pulumi.export(key, value)
 
 
