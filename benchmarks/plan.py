@@ -31,7 +31,9 @@ def measure(argv: list[str]) -> tuple[float, float]:
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in (0, 1):  # 1: policy violations still planned fully
-        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.read().decode()[-400:]}")
+        raise SystemExit(
+            f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.read().decode()[-400:] if proc.stderr else ''}"
+        )
     return wall, usage.ru_maxrss / 1024
 
 
@@ -59,7 +61,9 @@ def median_of(runs: int, argv: list[str]) -> tuple[float, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", metavar="PATH")
     parser.add_argument("--suite", action="store_true", help="also time the whole pytest suite once")
@@ -74,26 +78,36 @@ def main() -> int:
         code = sdk_imports(stack)
         floor = median_of(args.runs, [py, "-c", code])
         plan = median_of(args.runs, [py, "-m", "cells", "plan", stack, "--quiet"])
-        rows.append({
-            "stack": stack,
-            "classes": code.count("\n") + 1,
-            "import_s": round(floor[0], 2),
-            "import_mib": round(floor[1]),
-            "plan_s": round(plan[0], 2),
-            "plan_mib": round(plan[1]),
-            "ratio": round(plan[0] / floor[0], 2),
-        })
-    print(f"{'stack':<14}{'classes':>8}{'import s':>10}{'import MiB':>12}{'plan s':>8}{'plan MiB':>10}{'ratio':>7}")
+        rows.append(
+            {
+                "stack": stack,
+                "classes": code.count("\n") + 1,
+                "import_s": round(floor[0], 2),
+                "import_mib": round(floor[1]),
+                "plan_s": round(plan[0], 2),
+                "plan_mib": round(plan[1]),
+                "ratio": round(plan[0] / floor[0], 2),
+            }
+        )
+    print(
+        f"{'stack':<14}{'classes':>8}{'import s':>10}{'import MiB':>12}{'plan s':>8}{'plan MiB':>10}{'ratio':>7}"
+    )
     for r in rows:
-        print(f"{r['stack']:<14}{r['classes']:>8}{r['import_s']:>10}{r['import_mib']:>12}{r['plan_s']:>8}"
-              f"{r['plan_mib']:>10}{r['ratio']:>7}")
+        print(
+            f"{r['stack']:<14}{r['classes']:>8}{r['import_s']:>10}{r['import_mib']:>12}{r['plan_s']:>8}"
+            f"{r['plan_mib']:>10}{r['ratio']:>7}"
+        )
     worst = max(r["ratio"] for r in rows)
     result = {"stacks": rows, "worst_ratio": worst, "goal_ratio": GOAL_RATIO}
     ok = worst <= GOAL_RATIO
     if args.suite:
         start = time.perf_counter()
-        subprocess.run([py, "-m", "pytest", "-q", "-n", "2", "-p", "no:warnings"], cwd=ROOT, check=False,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [py, "-m", "pytest", "-q", "-n", "2", "-p", "no:warnings"],
+            cwd=ROOT,
+            check=False,
+            stdout=subprocess.DEVNULL,
+        )
         suite = time.perf_counter() - start
         result["suite_s"] = round(suite, 1)
         print(f"test suite: {suite:.1f} s (goal {SUITE_GOAL_SECONDS:.0f} s)")

@@ -84,7 +84,7 @@ def cmd_state(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from cells.plan import record_plan
-    from cells.plan_view import render_tree, render_summary
+    from cells.plan_view import render_summary, render_tree
 
     plan = record_plan(args.stack)
     try:
@@ -113,8 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        handler = {"plan": cmd_plan, "state": cmd_state, "shards": shard_commands.run,
-                   "waves": waves.run}[args.command]
+        handler = {"plan": cmd_plan, "state": cmd_state, "shards": shard_commands.run, "waves": waves.run}[
+            args.command
+        ]
         return handler(args)
     except (ConfigError, UsageError) as exc:
         print(str(exc), file=sys.stderr)
@@ -124,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_FAILED
+
 
 if __name__ == "__main__":
     code = main()

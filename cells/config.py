@@ -64,9 +64,13 @@ class NetworkSpec(Model):
         try:
             net = ipaddress.ip_network(value, strict=True)
         except ValueError as exc:
-            raise ValueError(f"{value!r} is not a network address ({exc}); write it like 10.32.0.0/16") from None
+            raise ValueError(
+                f"{value!r} is not a network address ({exc}); write it like 10.32.0.0/16"
+            ) from None
         if net.version != 4 or not net.is_private:
-            raise ValueError(f"{value} is not a private IPv4 range; use one inside 10.0.0.0/8 or 172.16.0.0/12")
+            raise ValueError(
+                f"{value} is not a private IPv4 range; use one inside 10.0.0.0/8 or 172.16.0.0/12"
+            )
         if not 16 <= net.prefixlen <= 20:
             raise ValueError(
                 f"{value} is a /{net.prefixlen}; a cell needs /16 to /20 "
@@ -105,15 +109,23 @@ class ApiSpec(Model):
     @field_validator("image")
     @classmethod
     def _image(cls, value: str) -> str:
-        if not re.fullmatch(r"[a-z0-9./_:@-]+", value) or ":" not in value.split("/")[-1] and "@" not in value:
-            raise ValueError(f"{value!r} is not a pinned image; write registry/name:tag or registry/name@sha256:...")
+        if (
+            not re.fullmatch(r"[a-z0-9./_:@-]+", value)
+            or (":" not in value.split("/")[-1]
+            and "@" not in value)
+        ):
+            raise ValueError(
+                f"{value!r} is not a pinned image; write registry/name:tag or registry/name@sha256:..."
+            )
         return value
 
     @field_validator("cpu")
     @classmethod
     def _cpu(cls, value: int) -> int:
         if value not in FARGATE_SIZES:
-            raise ValueError(f"{value} is not a Fargate CPU size; valid: {', '.join(map(str, FARGATE_SIZES))}")
+            raise ValueError(
+                f"{value} is not a Fargate CPU size; valid: {', '.join(map(str, FARGATE_SIZES))}"
+            )
         return value
 
     @field_validator("log_retention_days")
@@ -173,11 +185,11 @@ class CellSpec(Model):
     pilot: bool = Field(False, description="Pilot cells deploy in the wave after global, before the rest.")
     default_for_zone: bool = Field(False, description="New anonymous users of the zone land here.")
     network: NetworkSpec
-    load_balancer: LoadBalancerSpec = LoadBalancerSpec()
+    load_balancer: LoadBalancerSpec = Field(default_factory=LoadBalancerSpec)
     api: ApiSpec
-    frontend: FrontendSpec = FrontendSpec()
-    documents: DocumentsSpec = DocumentsSpec()
-    analytics: AnalyticsSpec = AnalyticsSpec()
+    frontend: FrontendSpec = Field(default_factory=FrontendSpec)
+    documents: DocumentsSpec = Field(default_factory=DocumentsSpec)
+    analytics: AnalyticsSpec = Field(default_factory=AnalyticsSpec)
     gcp: GcpSpec
     shards: ShardMap
 
@@ -280,7 +292,7 @@ class StackConfig(Model):
     kind: Literal["cell", "global"]
     domain: str = Field(description="Public domain; the API lives at api.<domain>.")
     environment: Literal["production", "staging", "development"] = "production"
-    edge: EdgeSpec = EdgeSpec()
+    edge: EdgeSpec = Field(default_factory=EdgeSpec)
     global_stack: str | None = Field(
         None, description="Fully qualified name of the global stack a cell reads (org/project/stack)."
     )
@@ -318,13 +330,11 @@ class StackConfig(Model):
 
     @property
     def global_spec(self) -> GlobalSpec:
-        return self.global_ or GlobalSpec()
+        return self.global_ or GlobalSpec.model_validate({})
 
 
 SECRET_KEYS = ("cloudflareApiToken",)
-TOP_LEVEL_KEYS = tuple(
-    (info.alias or name) for name, info in StackConfig.model_fields.items()
-)
+TOP_LEVEL_KEYS = tuple((info.alias or name) for name, info in StackConfig.model_fields.items())
 
 
 @dataclass(frozen=True)
@@ -354,7 +364,7 @@ def _log_retention(value: int) -> int:
     return value
 
 
-def _format_error(file: str, err: dict[str, Any]) -> str:
+def _format_error(file: str, err: Any) -> str:
     loc = [str(p) for p in err["loc"]]
     # A model validator reports at the model's own path; its message already names the key.
     path = f"{NAMESPACE}:" + ".".join(loc) if loc else f"{NAMESPACE}:"
@@ -477,7 +487,7 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 
 def load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=_UniqueKeyLoader)
 
 
 def read_stack_file(stack: str, root: Path = PROJECT_ROOT) -> StackFile:
@@ -491,7 +501,9 @@ def read_stack_file(stack: str, root: Path = PROJECT_ROOT) -> StackFile:
         raise ConfigError(f"{path.name}: is not valid YAML: {exc}".replace("\n", " ")) from None
     config = doc.get("config") if isinstance(doc, dict) else None
     if not isinstance(config, dict):
-        raise ConfigError(f"{path.name}: has no `config:` mapping; start it with config: and {NAMESPACE}: keys")
+        raise ConfigError(
+            f"{path.name}: has no `config:` mapping; start it with config: and {NAMESPACE}: keys"
+        )
     values: dict[str, Any] = {}
     secrets: set[str] = set()
     for key, value in config.items():

@@ -39,18 +39,21 @@ def mermaid(plan: Plan) -> str:
             parent = by_urn[parent].parent
         if parent:
             owned[parent].append(r)
-    lines = ["flowchart LR", f"  users([users]) --> edge{{{{edge}}}}"]
+    lines = ["flowchart LR", "  users([users]) --> edge{{edge}}"]
     top = [c for c in components if c.parent is None]
     for c in top:
         lines.append(f'  subgraph {_id(c.urn)}_g["{c.type.split(":")[-1]} {c.name}"]')
         for child in [x for x in components if x.parent == c.urn and x.type != "myark:storage:SecureBucket"]:
-            res = owned.get(child.urn, []) + [r for k in components if k.parent == child.urn
-                                              for r in owned.get(k.urn, [])]
+            res = owned.get(child.urn, []) + [
+                r for k in components if k.parent == child.urn for r in owned.get(k.urn, [])
+            ]
             label = f"{child.type.split(':')[-1]}<br/>{len(res)} resources: {_where(res)}"
             lines.append(f'    {_id(child.urn)}["{label}"]')
         if c.urn in owned:
-            lines.append(f'    {_id(c.urn)}["{c.type.split(":")[-1]}<br/>{len(owned[c.urn])} resources: '
-                         f'{_where(owned[c.urn])}"]')
+            lines.append(
+                f'    {_id(c.urn)}["{c.type.split(":")[-1]}<br/>{len(owned[c.urn])} resources: '
+                f'{_where(owned[c.urn])}"]'
+            )
         lines.append("  end")
     drawn = {c.urn for c in components if c.parent is not None or c.urn in owned}
 

@@ -42,7 +42,7 @@ def load_fleet(root: Path = PROJECT_ROOT, focus: str | None = None) -> Fleet:
     return fleet
 
 
-def _free_range(taken: list[ipaddress.IPv4Network]) -> str:
+def _free_range(taken: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> str:
     for second in range(0, 256, 16):
         candidate = ipaddress.ip_network(f"10.{second}.0.0/16")
         if not any(candidate.overlaps(t) for t in taken):
@@ -60,7 +60,7 @@ def check_fleet(fleet: Fleet) -> None:
         )
     glob = globals_[0]
     seen_names: dict[str, str] = {}
-    seen_nets: list[tuple[ipaddress.IPv4Network, StackSettings]] = []
+    seen_nets: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, StackSettings]] = []
     tenants: dict[str, str] = {}
     for s in fleet.cells:
         cell = s.cell
@@ -78,7 +78,7 @@ def check_fleet(fleet: Fleet) -> None:
                     f"{s.file}: {NAMESPACE}:cell.network.cidr: {net} overlaps cell {other.cell.name} "
                     f"({other_net}). Pick a range outside {other_net}, e.g. {free}."
                 )
-        seen_nets.append((net, s))  # type: ignore[arg-type]
+        seen_nets.append((net, s))
         if s.config.domain != glob.config.domain:
             raise ConfigError(
                 f"{s.file}: {NAMESPACE}:domain: {s.config.domain} differs from the global stack's "

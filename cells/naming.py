@@ -62,8 +62,10 @@ def api_service_account_email(cell: str, project: str) -> str:
 
 def federation_audience(project_number: str, cell: str) -> str:
     """What the API hands Google's STS: the workload identity provider's full resource name."""
-    return (f"//iam.googleapis.com/projects/{project_number}/locations/global/workloadIdentityPools/"
-            f"{federation_pool_id(cell)}/providers/aws")
+    return (
+        f"//iam.googleapis.com/projects/{project_number}/locations/global/workloadIdentityPools/"
+        f"{federation_pool_id(cell)}/providers/aws"
+    )
 
 
 def zone_api_host(zone: str, domain: str) -> str:

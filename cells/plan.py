@@ -153,7 +153,9 @@ class MyarkMocks:
     def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None):
         self.stack_outputs = stack_outputs or {}
 
-    def outputs_for(self, type_: str, name: str, inputs: dict[str, Any], region: str | None) -> tuple[str, dict]:
+    def outputs_for(
+        self, type_: str, name: str, inputs: dict[str, Any], region: str | None
+    ) -> tuple[str, dict]:
         if type_ == "pulumi:pulumi:StackReference":
             ref = inputs.get("name", name)
             if ref not in self.stack_outputs:
@@ -215,18 +217,26 @@ def _aws_specifics(type_: str, rid: str, inputs: dict[str, Any], region: str) ->
         key_id = f"{rid[:8]}-0000-4000-8000-{rid[-12:]}".replace("_", "0")
         return {"id": key_id, "keyId": key_id, "arn": f"arn:aws:kms:{region}:{MOCK_ACCOUNT}:key/{key_id}"}
     if type_ == "aws:lb/loadBalancer:LoadBalancer":
-        return {"dnsName": f"{name}-1234567890.{region}.elb.amazonaws.com", "zoneId": "Z215JYRZR1TBD5",
-                "arnSuffix": f"app/{name}/{rid[-16:]}"}
+        return {
+            "dnsName": f"{name}-1234567890.{region}.elb.amazonaws.com",
+            "zoneId": "Z215JYRZR1TBD5",
+            "arnSuffix": f"app/{name}/{rid[-16:]}",
+        }
     if type_ == "aws:lb/targetGroup:TargetGroup":
         return {"arnSuffix": f"targetgroup/{name}/{rid[-16:]}"}
     if type_ == "aws:acm/certificate:Certificate":
         names = [inputs.get("domainName", "example.com"), *inputs.get("subjectAlternativeNames", [])]
-        return {"domainValidationOptions": [{
-            "domainName": domain,
-            "resourceRecordName": f"_{_short_id(domain)}.{domain}.",
-            "resourceRecordType": "CNAME",
-            "resourceRecordValue": f"_{_short_id(rid, domain)}.acm-validations.aws.",
-        } for domain in names]}
+        return {
+            "domainValidationOptions": [
+                {
+                    "domainName": domain,
+                    "resourceRecordName": f"_{_short_id(domain)}.{domain}.",
+                    "resourceRecordType": "CNAME",
+                    "resourceRecordValue": f"_{_short_id(rid, domain)}.acm-validations.aws.",
+                }
+                for domain in names
+            ]
+        }
     if type_ == "aws:cloudfront/distribution:Distribution":
         return {"domainName": f"{rid[-14:]}.cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2"}
     if type_ == "aws:ecs/cluster:Cluster":
@@ -234,8 +244,11 @@ def _aws_specifics(type_: str, rid: str, inputs: dict[str, Any], region: str) ->
     if type_ == "aws:ecs/service:Service":
         return {"name": inputs.get("name") or rid}
     if type_ == "aws:route53/zone:Zone":
-        return {"zoneId": f"Z{rid[-13:].upper()}", "id": f"Z{rid[-13:].upper()}",
-                "nameServers": [f"ns-{i}.awsdns-{i}.org" for i in range(4)]}
+        return {
+            "zoneId": f"Z{rid[-13:].upper()}",
+            "id": f"Z{rid[-13:].upper()}",
+            "nameServers": [f"ns-{i}.awsdns-{i}.org" for i in range(4)],
+        }
     if type_ == "aws:cognito/userPool:UserPool":
         pid = f"{region}_{rid[-9:]}"
         return {"id": pid, "endpoint": f"cognito-idp.{region}.amazonaws.com/{pid}"}
@@ -254,9 +267,15 @@ def _gcp_specifics(type_: str, rid: str, inputs: dict[str, Any]) -> dict[str, An
     project = inputs.get("project", "project")
     if type_ == "gcp:serviceaccount/account:Account":
         email = f"{inputs.get('accountId', rid)}@{project}.iam.gserviceaccount.com"
-        return {"email": email, "name": f"projects/{project}/serviceAccounts/{email}", "member": f"serviceAccount:{email}"}
+        return {
+            "email": email,
+            "name": f"projects/{project}/serviceAccounts/{email}",
+            "member": f"serviceAccount:{email}",
+        }
     if type_ == "gcp:iam/workloadIdentityPool:WorkloadIdentityPool":
-        return {"name": f"projects/123456789/locations/global/workloadIdentityPools/{inputs.get('workloadIdentityPoolId')}"}
+        return {
+            "name": f"projects/123456789/locations/global/workloadIdentityPools/{inputs.get('workloadIdentityPoolId')}"
+        }
     if type_ == "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider":
         pool = inputs.get("workloadIdentityPoolId")
         pid = inputs.get("workloadIdentityPoolProviderId")
@@ -286,7 +305,9 @@ def _region_of(type_: str, inputs: dict[str, Any], provider_region: str | None) 
             return None
         return inputs.get("region") or provider_region
     if pkg == "gcp":
-        if module in GCP_GLOBAL_MODULES or type_.endswith(("IamMember", "IAMMember", "IamBinding", "IAMBinding")):
+        if module in GCP_GLOBAL_MODULES or type_.endswith(
+            ("IamMember", "IAMMember", "IamBinding", "IAMBinding")
+        ):
             return None
         for key in ("location", "locationId", "region"):
             if isinstance(inputs.get(key), str):
@@ -343,8 +364,15 @@ def _make_monitor(mocks: MyarkMocks, errors: list[str]):
             region = _region_of(request.type, inputs, self.provider_regions.get(provider or ""))
             if request.type == "gcp:bigquery/table:Table":
                 # A table lives where its dataset lives.
-                region = next((r.region for r in self.records if r.type == "gcp:bigquery/dataset:Dataset"
-                               and r.inputs.get("datasetId") == inputs.get("datasetId")), region)
+                region = next(
+                    (
+                        r.region
+                        for r in self.records
+                        if r.type == "gcp:bigquery/dataset:Dataset"
+                        and r.inputs.get("datasetId") == inputs.get("datasetId")
+                    ),
+                    region,
+                )
             if request.type.startswith("pulumi:providers:"):
                 self.provider_regions[urn] = region
             parent = request.parent or None
@@ -408,7 +436,7 @@ def record_plan(
     stack: str,
     root: Path = PROJECT_ROOT,
     stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
-    program: Callable[[], None] | None = None,
+    program: Callable[[], object] | None = None,
 ) -> Plan:
     """Run the program for `stack` under mocks and return what it would build.
 
@@ -439,9 +467,12 @@ def record_plan(
     mocks = MyarkMocks(stack_outputs)
     monitor = _make_monitor(mocks, errors)
     settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(_NoopMocks(), project=project_name(root), stack=stack, preview=False, monitor=monitor)
-    settings.SETTINGS.rpc_manager.clear()
-    settings.SETTINGS.outputs.clear()
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project=project_name(root), stack=stack, preview=False, monitor=monitor
+    )
+    runtime_settings: Any = settings.SETTINGS
+    runtime_settings.rpc_manager.clear()
+    runtime_settings.outputs.clear()
     pulumi.runtime.set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in sf.values.items()},
         list(sf.secret_keys),
@@ -457,16 +488,6 @@ def record_plan(
     root_resource = settings.get_root_resource()
     outputs = _resolve_outputs(getattr(root_resource, "outputs", {}) or {}, _sync_await)
     return Plan(project=project_name(root), stack=stack, resources=monitor.records, outputs=outputs)
-
-
-class _NoopMocks:
-    """set_mocks wants a Mocks; the recording monitor answers everything itself."""
-
-    def call(self, args):  # pragma: no cover
-        return {}, []
-
-    def new_resource(self, args):  # pragma: no cover
-        return "", {}
 
 
 def _resolve_outputs(outputs: dict[str, Any], sync_await) -> dict[str, Any]:

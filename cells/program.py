@@ -64,22 +64,40 @@ def build_cell_stack(settings: StackSettings, fleet: Fleet) -> None:
     control = pulumi.StackReference(config.global_stack)
     edge = CellEdge(
         f"{spec.name}-edge",
-        CellEdgeArgs(cell=spec.name, zone=spec.zone, domain=config.domain, edge=config.edge,
-                     api_token=_api_token(settings), global_outputs=control,
-                     role_in_zone=role_in_zone(fleet, spec.name), default_for_zone=spec.default_for_zone,
-                     health_check_path=spec.api.health_check_path),
+        CellEdgeArgs(
+            cell=spec.name,
+            zone=spec.zone,
+            domain=config.domain,
+            edge=config.edge,
+            api_token=_api_token(settings),
+            global_outputs=control,
+            role_in_zone=role_in_zone(fleet, spec.name),
+            default_for_zone=spec.default_for_zone,
+            health_check_path=spec.api.health_check_path,
+        ),
         opts=pulumi.ResourceOptions(providers=[provider]),
     )
     cell = Cell(
         spec.name,
-        CellArgs(spec=spec, domain=config.domain, environment=config.environment,
-                 edge_provider=config.edge.provider, account_id=account_id, gcp_project_number=project_number,
-                 billing_bus_arn=control.require_output("billingBusArn"),
-                 identity_issuer=control.require_output("identityIssuer"), certify=edge.certify),
+        CellArgs(
+            spec=spec,
+            domain=config.domain,
+            environment=config.environment,
+            edge_provider=config.edge.provider,
+            account_id=account_id,
+            gcp_project_number=project_number,
+            billing_bus_arn=control.require_output("billingBusArn"),
+            identity_issuer=control.require_output("identityIssuer"),
+            certify=edge.certify,
+        ),
         opts=pulumi.ResourceOptions(providers=[provider, google]),
     )
-    edge.register(cell.load_balancer.alb.dns_name, cell.load_balancer.alb.zone_id,
-                  cell.frontend.distribution.domain_name, cell.frontend.distribution.hosted_zone_id)
+    edge.register(
+        cell.load_balancer.alb.dns_name,
+        cell.load_balancer.alb.zone_id,
+        cell.frontend.distribution.domain_name,
+        cell.frontend.distribution.hosted_zone_id,
+    )
     guardrails = ResidencyGuardrails(
         f"{spec.name}-residency",
         GuardrailsArgs(zone=spec.zone, gcp_project=spec.gcp.project, scp_target=config.aws_scp_target),
@@ -99,15 +117,31 @@ def build_global_stack(settings: StackSettings, fleet: Fleet) -> None:
     provider = aws.Provider("aws", region=spec.region)
     opts = pulumi.ResourceOptions(providers=[provider])
     account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider)).account_id
-    plane = ControlPlane("myark", ControlPlaneArgs(region=spec.region, domain=config.domain,
-                                                   account_id=account_id, placement=spec.placement), opts=opts)
-    edge = EdgeRouting("myark-edge", EdgeRoutingArgs(edge=config.edge, domain=config.domain,
-                                                     api_token=_api_token(settings)), opts=opts)
+    plane = ControlPlane(
+        "myark",
+        ControlPlaneArgs(
+            region=spec.region, domain=config.domain, account_id=account_id, placement=spec.placement
+        ),
+        opts=opts,
+    )
+    edge = EdgeRouting(
+        "myark-edge",
+        EdgeRoutingArgs(edge=config.edge, domain=config.domain, api_token=_api_token(settings)),
+        opts=opts,
+    )
     auth_cert = edge.dns.validate("myark-auth-cert", plane.auth_certificate, 1).certificate_arn
     auth = plane.serve_auth(auth_cert)
-    edge.dns.point("myark-auth-record", control_plane_host(config.domain), auth.cloudfront_distribution,
-                   CLOUDFRONT_ZONE_ID)
-    outputs = {**plane.outputs, **edge.outputs, "domain": config.domain,
-               "cells": sorted(s.cell.name for s in fleet.cells)}
+    edge.dns.point(
+        "myark-auth-record",
+        control_plane_host(config.domain),
+        auth.cloudfront_distribution,
+        CLOUDFRONT_ZONE_ID,
+    )
+    outputs = {
+        **plane.outputs,
+        **edge.outputs,
+        "domain": config.domain,
+        "cells": sorted(s.cell.name for s in fleet.cells),
+    }
     for key, value in outputs.items():
         pulumi.export(key, value)

@@ -23,12 +23,22 @@ def register(sub) -> None:
     )
     shards.add_argument("action", choices=["show", "plan"])
     shards.add_argument("stack", help="a cell stack, e.g. eu-central-1")
-    shards.add_argument("--logical", type=int, metavar="N", help="plan: a new logical count (10 to 50), "
-                        "spread evenly over the same physical shards")
-    shards.add_argument("--map", metavar="FILE", help="plan: a proposed map (YAML or JSON, as under "
-                        "myark:cell.shards)")
-    shards.add_argument("--sample", type=int, default=100_000, metavar="N",
-                        help="plan: ids hashed to measure movement (default 100000)")
+    shards.add_argument(
+        "--logical",
+        type=int,
+        metavar="N",
+        help="plan: a new logical count (10 to 50), spread evenly over the same physical shards",
+    )
+    shards.add_argument(
+        "--map", metavar="FILE", help="plan: a proposed map (YAML or JSON, as under myark:cell.shards)"
+    )
+    shards.add_argument(
+        "--sample",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="plan: ids hashed to measure movement (default 100000)",
+    )
 
 
 def spread(current: ShardMap, logical: int) -> dict:
@@ -70,8 +80,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.stack} is the global stack; shards belong to cell stacks")
     current = settings.cell.shards
     if args.action == "show":
-        print(f"cell {settings.cell.name} ({settings.cell.zone}): {current.logical} logical shards, "
-              f"key = SHA-256(UTF-8 id)[0:8] big-endian, shard = jump_hash(key, {current.logical})")
+        print(
+            f"cell {settings.cell.name} ({settings.cell.zone}): {current.logical} logical shards, "
+            f"key = SHA-256(UTF-8 id)[0:8] big-endian, shard = jump_hash(key, {current.logical})"
+        )
         for name, shards in sorted(current.physical_sets().items()):
             print(f"  {name:<28} logical {format_ranges(shards):<20} ({len(shards)} shards)")
         for tenant, home in sorted(current.tenants.items()):

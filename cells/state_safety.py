@@ -14,18 +14,22 @@ from pathlib import Path
 from cells.config import PROJECT_ROOT
 from cells.plan import Plan
 
-STATEFUL_TYPES = frozenset({
-    "aws:s3/bucket:Bucket",
-    "aws:kms/key:Key",
-    "aws:cloudwatch/logGroup:LogGroup",
-    "aws:dynamodb/table:Table",
-    "aws:cognito/userPool:UserPool",
-    "gcp:firestore/database:Database",
-    "gcp:bigquery/dataset:Dataset",
-    "gcp:bigquery/table:Table",
+STATEFUL_TYPES = frozenset(
+    {
+        "aws:s3/bucket:Bucket",
+        "aws:kms/key:Key",
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:dynamodb/table:Table",
+        "aws:cognito/userPool:UserPool",
+        "gcp:firestore/database:Database",
+        "gcp:bigquery/dataset:Dataset",
+        "gcp:bigquery/table:Table",
+        "gcp:kms/keyRing:KeyRing",
     "gcp:kms/cryptoKey:CryptoKey",
-    "cloudflare:index/workersKvNamespace:WorkersKvNamespace",
-})
+    "aws:route53/zone:Zone",
+        "cloudflare:index/workersKvNamespace:WorkersKvNamespace",
+    }
+)
 STATE_FILE = PROJECT_ROOT / "state" / "stateful-urns.json"
 
 

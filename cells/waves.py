@@ -27,8 +27,11 @@ class Wave:
 def waves(fleet: Fleet) -> list[Wave]:
     pilot = sorted(s.stack for s in fleet.cells if s.cell.pilot)
     rest = sorted(s.stack for s in fleet.cells if not s.cell.pilot)
-    found = [Wave("global", [fleet.global_stack.stack], BAKE_MINUTES["global"]),
-             Wave("pilot", pilot, BAKE_MINUTES["pilot"]), Wave("rest", rest, BAKE_MINUTES["rest"])]
+    found = [
+        Wave("global", [fleet.global_stack.stack], BAKE_MINUTES["global"]),
+        Wave("pilot", pilot, BAKE_MINUTES["pilot"]),
+        Wave("rest", rest, BAKE_MINUTES["rest"]),
+    ]
     return [w for w in found if w.stacks]
 
 
@@ -41,8 +44,11 @@ def register(sub) -> None:
         epilog="Exit codes: 0 printed; 2 invalid fleet config or no GITHUB_OUTPUT for --github-output.",
     )
     p.add_argument("--json", action="store_true", help="print the waves as JSON")
-    p.add_argument("--github-output", action="store_true",
-                   help="append waves, stacks and one list per wave to $GITHUB_OUTPUT")
+    p.add_argument(
+        "--github-output",
+        action="store_true",
+        help="append waves, stacks and one list per wave to $GITHUB_OUTPUT",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
     if args.github_output:
         target = os.environ.get("GITHUB_OUTPUT")
         if not target:
-            raise ConfigError("waves --github-output: GITHUB_OUTPUT is not set (it is, inside GitHub Actions)")
+            raise ConfigError(
+                "waves --github-output: GITHUB_OUTPUT is not set (it is, inside GitHub Actions)"
+            )
         lines = [f"waves={json.dumps(doc)}", f"all={json.dumps([s for w in found for s in w.stacks])}"]
         lines += [f"{w.name}={json.dumps(w.stacks)}" for w in found]
         lines += [f"{w.name}_bake_minutes={w.bake_minutes}" for w in found]

@@ -103,8 +103,13 @@ class ApiService(pulumi.ComponentResource):
                 "security_groups": [self.security_group.id],
                 "assign_public_ip": False,
             },
-            load_balancers=[{"target_group_arn": args.target_group_arn, "container_name": "api",
-                             "container_port": spec.port}],
+            load_balancers=[
+                {
+                    "target_group_arn": args.target_group_arn,
+                    "container_name": "api",
+                    "container_port": spec.port,
+                }
+            ],
             health_check_grace_period_seconds=60,
             deployment_circuit_breaker={"enable": True, "rollback": True},
             deployment_minimum_healthy_percent=100,
@@ -131,14 +136,17 @@ class ApiService(pulumi.ComponentResource):
             resource_id=target.resource_id,
             target_tracking_scaling_policy_configuration={
                 "target_value": spec.cpu_target_percent,
-                "predefined_metric_specification": {"predefined_metric_type": "ECSServiceAverageCPUUtilization"},
+                "predefined_metric_specification": {
+                    "predefined_metric_type": "ECSServiceAverageCPUUtilization"
+                },
                 "scale_in_cooldown": 120,
                 "scale_out_cooldown": 60,
             },
             opts=child,
         )
-        self.register_outputs({"cluster": self.cluster.name, "service": self.service.name,
-                               "task_role_arn": self.task_role.arn})
+        self.register_outputs(
+            {"cluster": self.cluster.name, "service": self.service.name, "task_role_arn": self.task_role.arn}
+        )
 
     def grant(self, role_name: str, actions: list[str], resources: list[pulumi.Input[str]]) -> None:
         """Give the API's task role exactly these actions on exactly these resources."""

@@ -39,7 +39,10 @@ class SecureBucket(pulumi.ComponentResource):
         self.bucket = aws.s3.Bucket(name, force_destroy=False, opts=keep)
         bucket_id = self.bucket.id
         aws.s3.BucketOwnershipControls(
-            f"{name}-ownership", bucket=bucket_id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
+            f"{name}-ownership",
+            bucket=bucket_id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child,
         )
         block = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access",
@@ -54,16 +57,16 @@ class SecureBucket(pulumi.ComponentResource):
             f"{name}-versioning", bucket=bucket_id, versioning_configuration={"status": "Enabled"}, opts=child
         )
         if args.kms_key_arn is not None:
-            default: dict[str, Any] = {"sse_algorithm": "aws:kms", "kms_master_key_id": args.kms_key_arn}
+            default: Any = {"sse_algorithm": "aws:kms", "kms_master_key_id": args.kms_key_arn}
         else:
             default = {"sse_algorithm": "AES256"}
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=bucket_id,
-            rules=[{"apply_server_side_encryption_by_default": default, "bucket_key_enabled": True}],
+            rules=[{"apply_server_side_encryption_by_default": default, "bucket_key_enabled": True}],  # type: ignore[list-item]
             opts=child,
         )
-        rules: list[dict[str, Any]] = [
+        rules: list[Any] = [
             {
                 "id": "expire-noncurrent",
                 "status": "Enabled",
@@ -74,7 +77,12 @@ class SecureBucket(pulumi.ComponentResource):
         ]
         if args.expire_days is not None:
             rules.append(
-                {"id": "expire-current", "status": "Enabled", "filter": {}, "expiration": {"days": args.expire_days}}
+                {
+                    "id": "expire-current",
+                    "status": "Enabled",
+                    "filter": {},
+                    "expiration": {"days": args.expire_days},
+                }
             )
         aws.s3.BucketLifecycleConfiguration(f"{name}-lifecycle", bucket=bucket_id, rules=rules, opts=child)
         if args.access_log_bucket is not None:

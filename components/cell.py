@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import json
 
 import pulumi
 import pulumi_aws as aws
@@ -51,22 +50,33 @@ class Cell(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.key = CellKey(
             f"{name}-data",
-            CellKeyArgs(region=spec.region, account_id=args.account_id,
-                        description=f"MyARK cell {name}: documents, frontend, logs, parameters"),
+            CellKeyArgs(
+                region=spec.region,
+                account_id=args.account_id,
+                description=f"MyARK cell {name}: documents, frontend, logs, parameters",
+            ),
             opts=child,
         )
         self.logs = LogArchive(
-            name, LogArchiveArgs(region=spec.region, account_id=args.account_id,
-                                 retention_days=spec.load_balancer.access_log_retention_days), opts=child,
+            name,
+            LogArchiveArgs(
+                region=spec.region,
+                account_id=args.account_id,
+                retention_days=spec.load_balancer.access_log_retention_days,
+            ),
+            opts=child,
         )
         log_bucket = self.logs.bucket.bucket
         self.network = Network(
             name,
-            NetworkArgs(region=spec.region, cidr=spec.network.cidr,
-                        azs=facts.az_names[: spec.network.az_count],
-                        nat_gateways=spec.network.nat_gateways,
-                        flow_log_retention_days=spec.network.flow_log_retention_days,
-                        kms_key_arn=self.key.arn),
+            NetworkArgs(
+                region=spec.region,
+                cidr=spec.network.cidr,
+                azs=facts.az_names[: spec.network.az_count],
+                nat_gateways=spec.network.nat_gateways,
+                flow_log_retention_days=spec.network.flow_log_retention_days,
+                kms_key_arn=self.key.arn,
+            ),
             opts=child,
         )
         self.load_balancer = LoadBalancer(
@@ -89,9 +99,11 @@ class Cell(pulumi.ComponentResource):
         )
         self.documents = DocumentStore(
             name,
-            DocumentStoreArgs(kms_key_arn=self.key.arn,
-                              noncurrent_version_days=spec.documents.noncurrent_version_days,
-                              access_log_bucket=log_bucket),
+            DocumentStoreArgs(
+                kms_key_arn=self.key.arn,
+                noncurrent_version_days=spec.documents.noncurrent_version_days,
+                access_log_bucket=log_bucket,
+            ),
             opts=child,
         )
         self.api = ApiService(
@@ -106,7 +118,8 @@ class Cell(pulumi.ComponentResource):
                 account_id=args.account_id,
                 environment={
                     "MYARK_GCP_AUDIENCE": pulumi.Output.from_input(args.gcp_project_number).apply(
-                        lambda n: federation_audience(n, name)),
+                        lambda n: federation_audience(n, name)
+                    ),
                     "MYARK_GCP_SERVICE_ACCOUNT": api_service_account_email(name, spec.gcp.project),
                     "MYARK_GCP_PROJECT": spec.gcp.project,
                     "MYARK_SHARD_MAP_PARAMETER": shard_map_parameter(name),
@@ -126,8 +139,13 @@ class Cell(pulumi.ComponentResource):
         self.data = DataStores(name, DataStoresArgs(spec=spec, project=spec.gcp.project), opts=child)
         self.federation = Federation(
             name,
-            FederationArgs(project=spec.gcp.project, cell=name, aws_account_id=args.account_id,
-                           task_role_name=self.api.task_role.name, datasets=self.data.datasets),
+            FederationArgs(
+                project=spec.gcp.project,
+                cell=name,
+                aws_account_id=args.account_id,
+                task_role_name=self.api.task_role.name,
+                datasets=self.data.datasets,
+            ),
             opts=child,
         )
         self.shard_map = aws.ssm.Parameter(
@@ -140,11 +158,18 @@ class Cell(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.api.grant("billing-publish", ["events:PutEvents"], [args.billing_bus_arn])
-        self.api.grant("shard-map-read", ["ssm:GetParameter", "kms:Decrypt"], [self.shard_map.arn, self.key.arn])
+        self.api.grant(
+            "shard-map-read", ["ssm:GetParameter", "kms:Decrypt"], [self.shard_map.arn, self.key.arn]
+        )
         self.frontend = Frontend(
             name,
-            FrontendArgs(host_name=cell_app_host(name, args.domain), price_class=spec.frontend.price_class,
-                         kms_key_arn=self.key.arn, access_log_bucket=log_bucket, certify=args.certify),
+            FrontendArgs(
+                host_name=cell_app_host(name, args.domain),
+                price_class=spec.frontend.price_class,
+                kms_key_arn=self.key.arn,
+                access_log_bucket=log_bucket,
+                certify=args.certify,
+            ),
             opts=child,
         )
         self.outputs = {

@@ -29,9 +29,15 @@ class ControlPlane(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
         self._domain = args.domain
-        self.key = CellKey(name, CellKeyArgs(region=args.region, account_id=args.account_id,
-                                             description="MyARK control plane: directory, billing bus"),
-                           opts=child)
+        self.key = CellKey(
+            name,
+            CellKeyArgs(
+                region=args.region,
+                account_id=args.account_id,
+                description="MyARK control plane: directory, billing bus",
+            ),
+            opts=child,
+        )
         self.user_pool = aws.cognito.UserPool(
             f"{name}-identity",
             deletion_protection="ACTIVE",
@@ -39,16 +45,23 @@ class ControlPlane(pulumi.ComponentResource):
             auto_verified_attributes=["email"],
             mfa_configuration="OPTIONAL",
             software_token_mfa_configuration={"enabled": True},
-            password_policy={"minimum_length": 12, "require_lowercase": True, "require_uppercase": True,
-                             "require_numbers": True, "require_symbols": False,
-                             "temporary_password_validity_days": 3},
+            password_policy={
+                "minimum_length": 12,
+                "require_lowercase": True,
+                "require_uppercase": True,
+                "require_numbers": True,
+                "require_symbols": False,
+                "temporary_password_validity_days": 3,
+            },
             account_recovery_setting={"recovery_mechanisms": [{"name": "verified_email", "priority": 1}]},
-            schemas=[{
-                "name": HOME_CELL_ATTRIBUTE,
-                "attribute_data_type": "String",
-                "mutable": True,
-                "string_attribute_constraints": {"min_length": "3", "max_length": "32"},
-            }],
+            schemas=[
+                {
+                    "name": HOME_CELL_ATTRIBUTE,
+                    "attribute_data_type": "String",
+                    "mutable": True,
+                    "string_attribute_constraints": {"min_length": "3", "max_length": "32"},
+                }
+            ],
             opts=keep,
         )
         self.client = aws.cognito.UserPoolClient(
@@ -68,14 +81,20 @@ class ControlPlane(pulumi.ComponentResource):
             opts=child,
         )
         self.auth_certificate = aws.acm.Certificate(
-            f"{name}-auth-cert", domain_name=control_plane_host(args.domain), validation_method="DNS", opts=child
+            f"{name}-auth-cert",
+            domain_name=control_plane_host(args.domain),
+            validation_method="DNS",
+            opts=child,
         )
         self.billing_bus = aws.cloudwatch.EventBus(
             f"{name}-billing", name="myark-billing", kms_key_identifier=self.key.arn, opts=child
         )
         aws.cloudwatch.EventArchive(
-            f"{name}-billing-archive", event_source_arn=self.billing_bus.arn, retention_days=400,
-            description="Usage events cells published, kept for billing disputes", opts=child,
+            f"{name}-billing-archive",
+            event_source_arn=self.billing_bus.arn,
+            retention_days=400,
+            description="Usage events cells published, kept for billing disputes",
+            opts=child,
         )
         self.directory = aws.dynamodb.Table(
             f"{name}-directory",
@@ -115,8 +134,11 @@ class ControlPlane(pulumi.ComponentResource):
     def serve_auth(self, certificate_arn: pulumi.Input[str]) -> aws.cognito.UserPoolDomain:
         """The hosted sign-in at auth.<domain> (the edge sends /auth/* here); needs the issued cert."""
         domain = aws.cognito.UserPoolDomain(
-            f"{self._name}-auth-domain", domain=control_plane_host(self._domain), certificate_arn=certificate_arn,
-            user_pool_id=self.user_pool.id, opts=pulumi.ResourceOptions(parent=self),
+            f"{self._name}-auth-domain",
+            domain=control_plane_host(self._domain),
+            certificate_arn=certificate_arn,
+            user_pool_id=self.user_pool.id,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs(self.outputs)
         return domain

@@ -10,6 +10,7 @@ protection, ABANDON deletion policies).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
@@ -74,7 +75,10 @@ class DataStores(pulumi.ComponentResource):
         stores = (("firestore", facts.firestore_location), ("bigquery", facts.bigquery_location))
         owners = [""] + [tid for tid, t in spec.shards.tenants.items() if t.dedicated_kms_key]
         self.keys = {
-            owner: {store: self._key(name, owner, store, kms_location_for(loc), args.project) for store, loc in stores}
+            owner: {
+                store: self._key(name, owner, store, kms_location_for(loc), args.project)
+                for store, loc in stores
+            }
             for owner in owners
         }
         for physical in spec.shards.all_physical():
@@ -98,16 +102,23 @@ class DataStores(pulumi.ComponentResource):
         for tid in spec.shards.tenants:
             key = self.keys.get(tid, self.keys[""])["bigquery"]
             self.datasets[tid] = self._dataset(f"{name}-tenant-{tid}", spec, args.project, tid, key)
-        self.register_outputs({
-            "firestore_databases": sorted(self.databases),
-            "bigquery_datasets": [d.dataset_id for d in self.datasets.values()],
-        })
+        self.register_outputs(
+            {
+                "firestore_databases": sorted(self.databases),
+                "bigquery_datasets": [d.dataset_id for d in self.datasets.values()],
+            }
+        )
 
     def _key(self, name: str, tenant: str, store: str, location: str, project: str) -> gcp.kms.CryptoKey:
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
         logical = f"{name}-tenant-{tenant}-{store}" if tenant else f"{name}-{store}"
-        ring = gcp.kms.KeyRing(f"{logical}-ring", project=project, location=location,
-                               name=f"myark-{tenant or name}-{store}", opts=keep)
+        ring = gcp.kms.KeyRing(
+            f"{logical}-ring",
+            project=project,
+            location=location,
+            name=f"myark-{tenant or name}-{store}",
+            opts=keep,
+        )
         key = gcp.kms.CryptoKey(
             f"{logical}-key",
             key_ring=ring.id,
@@ -117,8 +128,9 @@ class DataStores(pulumi.ComponentResource):
             opts=keep,
         )
         # The store's own service agent encrypts with the key; nobody else is granted it.
-        number = gcp.organizations.get_project_output(project_id=project,
-                                                      opts=pulumi.InvokeOutputOptions(parent=self)).number
+        number = gcp.organizations.get_project_output(
+            project_id=project, opts=pulumi.InvokeOutputOptions(parent=self)
+        ).number
         agent = SERVICE_AGENTS[store]
         gcp.kms.CryptoKeyIAMMember(
             f"{logical}-agent",
@@ -129,11 +141,12 @@ class DataStores(pulumi.ComponentResource):
         )
         return key
 
-    def _dataset(self, name: str, spec: CellSpec, project: str, tenant: str | None,
-                 key: gcp.kms.CryptoKey) -> gcp.bigquery.Dataset:
+    def _dataset(
+        self, name: str, spec: CellSpec, project: str, tenant: str | None, key: gcp.kms.CryptoKey
+    ) -> gcp.bigquery.Dataset:
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
         labels = gcp_labels({TAG_TENANT: tenant}) if tenant else {}
-        encryption = {"kms_key_name": key.id}
+        encryption: Any = {"kms_key_name": key.id}
         dataset = gcp.bigquery.Dataset(
             f"{name}-analytics",
             project=project,
@@ -146,8 +159,10 @@ class DataStores(pulumi.ComponentResource):
             labels=labels,
             opts=keep,
         )
-        retention = {"events": spec.analytics.events_retention_days,
-                     "valuation_logs": spec.analytics.valuation_logs_retention_days}
+        retention = {
+            "events": spec.analytics.events_retention_days,
+            "valuation_logs": spec.analytics.valuation_logs_retention_days,
+        }
         for table, schema in SCHEMAS.items():
             gcp.bigquery.Table(
                 f"{name}-{table.replace('_', '-')}",
@@ -155,8 +170,11 @@ class DataStores(pulumi.ComponentResource):
                 dataset_id=dataset.dataset_id,
                 table_id=table,
                 schema=pulumi.Output.json_dumps(schema),
-                time_partitioning={"type": "DAY", "field": PARTITION_FIELD[table],
-                                   "expiration_ms": retention[table] * DAY_MS},
+                time_partitioning={
+                    "type": "DAY",
+                    "field": PARTITION_FIELD[table],
+                    "expiration_ms": retention[table] * DAY_MS,
+                },
                 require_partition_filter=True,
                 clusterings=CLUSTERING,
                 deletion_protection=True,

@@ -29,8 +29,12 @@ class Federation(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         pool_id = federation_pool_id(args.cell)
         self.pool = gcp.iam.WorkloadIdentityPool(
-            f"{name}-pool", project=args.project, workload_identity_pool_id=pool_id,
-            display_name=f"MyARK {args.cell} AWS"[:32], description="The cell's API tasks on AWS", opts=child,
+            f"{name}-pool",
+            project=args.project,
+            workload_identity_pool_id=pool_id,
+            display_name=f"MyARK {args.cell} AWS"[:32],
+            description="The cell's API tasks on AWS",
+            opts=child,
         )
         role = pulumi.Output.from_input(args.task_role_name)
         self.provider = gcp.iam.WorkloadIdentityPoolProvider(
@@ -48,25 +52,41 @@ class Federation(pulumi.ComponentResource):
             opts=child,
         )
         self.service_account = gcp.serviceaccount.Account(
-            f"{name}-api", project=args.project, account_id=api_service_account_id(args.cell),
-            display_name=f"MyARK API of cell {args.cell}", opts=child,
+            f"{name}-api",
+            project=args.project,
+            account_id=api_service_account_id(args.cell),
+            display_name=f"MyARK API of cell {args.cell}",
+            opts=child,
         )
         member = pulumi.Output.all(self.pool.name, role).apply(
             lambda a: f"principalSet://iam.googleapis.com/{a[0]}/attribute.aws_role/{a[1]}"
         )
         gcp.serviceaccount.IAMMember(
-            f"{name}-api-federated", service_account_id=self.service_account.name,
-            role="roles/iam.workloadIdentityUser", member=member, opts=child,
+            f"{name}-api-federated",
+            service_account_id=self.service_account.name,
+            role="roles/iam.workloadIdentityUser",
+            member=member,
+            opts=child,
         )
         sa = self.service_account.member
-        gcp.projects.IAMMember(f"{name}-api-firestore", project=args.project, role="roles/datastore.user",
-                               member=sa, opts=child)
-        gcp.projects.IAMMember(f"{name}-api-bigquery-jobs", project=args.project, role="roles/bigquery.jobUser",
-                               member=sa, opts=child)
+        gcp.projects.IAMMember(
+            f"{name}-api-firestore", project=args.project, role="roles/datastore.user", member=sa, opts=child
+        )
+        gcp.projects.IAMMember(
+            f"{name}-api-bigquery-jobs",
+            project=args.project,
+            role="roles/bigquery.jobUser",
+            member=sa,
+            opts=child,
+        )
         for owner, dataset in args.datasets.items():
             gcp.bigquery.DatasetIamMember(
-                f"{name}-api-dataset-{owner or 'cell'}", project=args.project, dataset_id=dataset.dataset_id,
-                role="roles/bigquery.dataEditor", member=sa, opts=child,
+                f"{name}-api-dataset-{owner or 'cell'}",
+                project=args.project,
+                dataset_id=dataset.dataset_id,
+                role="roles/bigquery.dataEditor",
+                member=sa,
+                opts=child,
             )
         # What the API passes to Google's STS as the audience of its AWS credentials.
         self.audience = self.provider.name.apply(lambda n: f"//iam.googleapis.com/{n}")

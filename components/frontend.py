@@ -32,15 +32,22 @@ class Frontend(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.store = SecureBucket(
             f"{name}-site",
-            SecureBucketArgs(kms_key_arn=args.kms_key_arn, noncurrent_version_days=30,
-                             access_log_bucket=args.access_log_bucket, defer_policy=True),
+            SecureBucketArgs(
+                kms_key_arn=args.kms_key_arn,
+                noncurrent_version_days=30,
+                access_log_bucket=args.access_log_bucket,
+                defer_policy=True,
+            ),
             opts=child,
         )
         # CloudFront only accepts certificates from us-east-1: the one documented residency exception
         # (a public certificate, no user data).
         self.certificate = aws.acm.Certificate(
-            f"{name}-cdn-cert", domain_name=args.host_name, validation_method="DNS",
-            region=CLOUDFRONT_CERT_REGION, opts=child,
+            f"{name}-cdn-cert",
+            domain_name=args.host_name,
+            validation_method="DNS",
+            region=CLOUDFRONT_CERT_REGION,
+            opts=child,
         )
         oac = aws.cloudfront.OriginAccessControl(
             f"{name}-oac",
@@ -53,8 +60,12 @@ class Frontend(pulumi.ComponentResource):
         headers = aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-security-headers",
             security_headers_config={
-                "strict_transport_security": {"access_control_max_age_sec": 63072000, "include_subdomains": True,
-                                              "preload": True, "override": True},
+                "strict_transport_security": {
+                    "access_control_max_age_sec": 63072000,
+                    "include_subdomains": True,
+                    "preload": True,
+                    "override": True,
+                },
                 "content_type_options": {"override": True},
                 "frame_options": {"frame_option": "DENY", "override": True},
                 "referrer_policy": {"referrer_policy": "strict-origin-when-cross-origin", "override": True},
@@ -73,11 +84,13 @@ class Frontend(pulumi.ComponentResource):
             price_class=args.price_class,
             aliases=[args.host_name],
             default_root_object="index.html",
-            origins=[{
-                "origin_id": "site",
-                "domain_name": self.store.bucket.bucket_regional_domain_name,
-                "origin_access_control_id": oac.id,
-            }],
+            origins=[
+                {
+                    "origin_id": "site",
+                    "domain_name": self.store.bucket.bucket_regional_domain_name,
+                    "origin_access_control_id": oac.id,
+                }
+            ],
             default_cache_behavior={
                 "target_origin_id": "site",
                 "viewer_protocol_policy": "redirect-to-https",
@@ -89,17 +102,26 @@ class Frontend(pulumi.ComponentResource):
             },
             restrictions={"geo_restriction": {"restriction_type": "none"}},
             viewer_certificate={
-                "acm_certificate_arn": (args.certify(f"{name}-cdn-cert", self.certificate, 1, CLOUDFRONT_CERT_REGION)
-                                        if args.certify else self.certificate.arn),
+                "acm_certificate_arn": (
+                    args.certify(f"{name}-cdn-cert", self.certificate, 1, CLOUDFRONT_CERT_REGION)
+                    if args.certify
+                    else self.certificate.arn
+                ),
                 "ssl_support_method": "sni-only",
                 "minimum_protocol_version": "TLSv1.2_2021",
             },
             opts=child,
         )
-        self.store.put_policy([statement(
-            "Allow", ["s3:GetObject"], self.store.bucket.arn.apply(lambda a: f"{a}/*"),
-            Sid="CloudFrontOriginAccess",
-            Principal={"Service": "cloudfront.amazonaws.com"},
-            Condition={"StringEquals": {"AWS:SourceArn": self.distribution.arn}},
-        )])
+        self.store.put_policy(
+            [
+                statement(
+                    "Allow",
+                    ["s3:GetObject"],
+                    self.store.bucket.arn.apply(lambda a: f"{a}/*"),
+                    Sid="CloudFrontOriginAccess",
+                    Principal={"Service": "cloudfront.amazonaws.com"},
+                    Condition={"StringEquals": {"AWS:SourceArn": self.distribution.arn}},
+                )
+            ]
+        )
         self.register_outputs({"domain_name": self.distribution.domain_name})

@@ -41,6 +41,7 @@ class ResidencyGuardrails(pulumi.ComponentResource):
                 content=self.scp,
                 opts=child,
             )
-            aws.organizations.PolicyAttachment(f"{name}-scp-attachment", policy_id=policy.id,
-                                               target_id=args.scp_target, opts=child)
+            aws.organizations.PolicyAttachment(
+                f"{name}-scp-attachment", policy_id=policy.id, target_id=args.scp_target, opts=child
+            )
         self.register_outputs({"serviceControlPolicy": self.scp})

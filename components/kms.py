@@ -63,7 +63,9 @@ class CellKey(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
         aws.kms.Alias(
-            f"{name}-alias", name=f"alias/myark/{name}", target_key_id=self.key.key_id,
+            f"{name}-alias",
+            name=f"alias/myark/{name}",
+            target_key_id=self.key.key_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.arn = self.key.arn

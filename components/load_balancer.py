@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -99,8 +100,11 @@ class LoadBalancer(pulumi.ComponentResource):
             port=443,
             protocol="HTTPS",
             ssl_policy=args.ssl_policy,
-            certificate_arn=(args.certify(f"{name}-cert", self.certificate, len(args.host_names))
-                             if args.certify else self.certificate.arn),
+            certificate_arn=(
+                args.certify(f"{name}-cert", self.certificate, len(args.host_names))
+                if args.certify
+                else self.certificate.arn
+            ),
             default_actions=[{"type": "forward", "target_group_arn": self.target_group.arn}],
             routing_http_response_strict_transport_security_header_value="max-age=31536000; includeSubDomains",
             routing_http_response_x_content_type_options_header_value="nosniff",
@@ -112,36 +116,51 @@ class LoadBalancer(pulumi.ComponentResource):
             load_balancer_arn=self.alb.arn,
             port=80,
             protocol="HTTP",
-            default_actions=[{"type": "redirect",
-                              "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"}}],
+            default_actions=[
+                {
+                    "type": "redirect",
+                    "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"},
+                }
+            ],
             opts=child,
         )
-        rules = [
+        rules: list[Any] = [
             {
                 "name": group,
                 "priority": i,
                 "override_action": {"none": {}},
                 "statement": {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}},
-                "visibility_config": {"cloudwatch_metrics_enabled": True, "metric_name": group,
-                                      "sampled_requests_enabled": True},
+                "visibility_config": {
+                    "cloudwatch_metrics_enabled": True,
+                    "metric_name": group,
+                    "sampled_requests_enabled": True,
+                },
             }
             for i, group in enumerate(MANAGED_RULE_GROUPS)
         ]
-        rules.append({
-            "name": "rate-limit-per-ip",
-            "priority": len(rules),
-            "action": {"block": {}},
-            "statement": {"rate_based_statement": {"limit": 2000, "aggregate_key_type": "IP"}},
-            "visibility_config": {"cloudwatch_metrics_enabled": True, "metric_name": "rate-limit-per-ip",
-                                  "sampled_requests_enabled": True},
-        })
+        rules.append(
+            {
+                "name": "rate-limit-per-ip",
+                "priority": len(rules),
+                "action": {"block": {}},
+                "statement": {"rate_based_statement": {"limit": 2000, "aggregate_key_type": "IP"}},
+                "visibility_config": {
+                    "cloudwatch_metrics_enabled": True,
+                    "metric_name": "rate-limit-per-ip",
+                    "sampled_requests_enabled": True,
+                },
+            }
+        )
         self.web_acl = aws.wafv2.WebAcl(
             f"{name}-waf",
             scope="REGIONAL",
             default_action={"allow": {}},
             rules=rules,
-            visibility_config={"cloudwatch_metrics_enabled": True, "metric_name": f"{name}-waf",
-                               "sampled_requests_enabled": True},
+            visibility_config={
+                "cloudwatch_metrics_enabled": True,
+                "metric_name": f"{name}-waf",
+                "sampled_requests_enabled": True,
+            },
             opts=child,
         )
         aws.wafv2.WebAclAssociation(
@@ -157,7 +176,9 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
         aws.wafv2.WebAclLoggingConfiguration(
-            f"{name}-waf-logging", resource_arn=self.web_acl.arn, log_destination_configs=[waf_logs.arn],
+            f"{name}-waf-logging",
+            resource_arn=self.web_acl.arn,
+            log_destination_configs=[waf_logs.arn],
             opts=child,
         )
         self.register_outputs({"dns_name": self.alb.dns_name, "zone_id": self.alb.zone_id})

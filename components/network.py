@@ -30,7 +30,11 @@ class Network(pulumi.ComponentResource):
         super().__init__("myark:network:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.vpc = aws.ec2.Vpc(
-            f"{name}-vpc", cidr_block=args.cidr, enable_dns_hostnames=True, enable_dns_support=True, opts=child
+            f"{name}-vpc",
+            cidr_block=args.cidr,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            opts=child,
         )
         vpc_id = self.vpc.id
         # The default security group admits nothing: every tier gets its own group.
@@ -48,36 +52,50 @@ class Network(pulumi.ComponentResource):
                 tags={"Name": f"{name}-{plan.tier}-{plan.az}", "myark:tier": plan.tier},
                 opts=child,
             )
-        self.public_subnet_ids = [s.id for s in subnets["public"].values()]
-        self.private_subnet_ids = [s.id for s in subnets["private"].values()]
-        self.isolated_subnet_ids = [s.id for s in subnets["isolated"].values()]
+        self.public_subnet_ids: list[pulumi.Input[str]] = [s.id for s in subnets["public"].values()]
+        self.private_subnet_ids: list[pulumi.Input[str]] = [s.id for s in subnets["private"].values()]
+        self.isolated_subnet_ids: list[pulumi.Input[str]] = [s.id for s in subnets["isolated"].values()]
 
         public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc_id, opts=child)
-        aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0",
-                      gateway_id=igw.id, opts=child)
+        aws.ec2.Route(
+            f"{name}-public-default",
+            route_table_id=public_rt.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
+            opts=child,
+        )
         for az, subnet in subnets["public"].items():
-            aws.ec2.RouteTableAssociation(f"{name}-public-rta-{az}", subnet_id=subnet.id,
-                                          route_table_id=public_rt.id, opts=child)
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-rta-{az}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child
+            )
 
         nat_azs = args.azs if args.nat_gateways == "perAz" else args.azs[:1]
         nats: dict[str, aws.ec2.NatGateway] = {}
         for az in nat_azs:
             eip = aws.ec2.Eip(f"{name}-nat-eip-{az}", domain="vpc", opts=child)
-            nats[az] = aws.ec2.NatGateway(f"{name}-nat-{az}", allocation_id=eip.id,
-                                          subnet_id=subnets["public"][az].id, opts=child)
+            nats[az] = aws.ec2.NatGateway(
+                f"{name}-nat-{az}", allocation_id=eip.id, subnet_id=subnets["public"][az].id, opts=child
+            )
         private_rts: list[aws.ec2.RouteTable] = []
         for az, subnet in subnets["private"].items():
             rt = aws.ec2.RouteTable(f"{name}-private-rt-{az}", vpc_id=vpc_id, opts=child)
             nat = nats.get(az) or nats[nat_azs[0]]
-            aws.ec2.Route(f"{name}-private-default-{az}", route_table_id=rt.id,
-                          destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat.id, opts=child)
-            aws.ec2.RouteTableAssociation(f"{name}-private-rta-{az}", subnet_id=subnet.id,
-                                          route_table_id=rt.id, opts=child)
+            aws.ec2.Route(
+                f"{name}-private-default-{az}",
+                route_table_id=rt.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nat.id,
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-rta-{az}", subnet_id=subnet.id, route_table_id=rt.id, opts=child
+            )
             private_rts.append(rt)
         isolated_rt = aws.ec2.RouteTable(f"{name}-isolated-rt", vpc_id=vpc_id, opts=child)
         for az, subnet in subnets["isolated"].items():
-            aws.ec2.RouteTableAssociation(f"{name}-isolated-rta-{az}", subnet_id=subnet.id,
-                                          route_table_id=isolated_rt.id, opts=child)
+            aws.ec2.RouteTableAssociation(
+                f"{name}-isolated-rta-{az}", subnet_id=subnet.id, route_table_id=isolated_rt.id, opts=child
+            )
 
         aws.ec2.VpcEndpoint(
             f"{name}-s3-endpoint",
@@ -91,8 +109,15 @@ class Network(pulumi.ComponentResource):
             f"{name}-endpoints-sg",
             vpc_id=vpc_id,
             description="HTTPS from inside the VPC to AWS interface endpoints",
-            ingress=[{"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": [args.cidr],
-                      "description": "HTTPS from the VPC"}],
+            ingress=[
+                {
+                    "protocol": "tcp",
+                    "from_port": 443,
+                    "to_port": 443,
+                    "cidr_blocks": [args.cidr],
+                    "description": "HTTPS from the VPC",
+                }
+            ],
             egress=[],
             opts=child,
         )
@@ -116,16 +141,22 @@ class Network(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
         role = aws.iam.Role(
-            f"{name}-flow-logs-role", assume_role_policy=pulumi.Output.json_dumps(
-                assume_role("vpc-flow-logs.amazonaws.com")), opts=child)
+            f"{name}-flow-logs-role",
+            assume_role_policy=pulumi.Output.json_dumps(assume_role("vpc-flow-logs.amazonaws.com")),
+            opts=child,
+        )
         aws.iam.RolePolicy(
             f"{name}-flow-logs-write",
             role=role.id,
-            policy=pulumi.Output.json_dumps(document(statement(
-                "Allow",
-                ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                [flow_logs.arn, flow_logs.arn.apply(lambda a: f"{a}:*")],
-            ))),
+            policy=pulumi.Output.json_dumps(
+                document(
+                    statement(
+                        "Allow",
+                        ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                        [flow_logs.arn, flow_logs.arn.apply(lambda a: f"{a}:*")],
+                    )
+                )
+            ),
             opts=child,
         )
         aws.ec2.FlowLog(

@@ -24,10 +24,22 @@ def bucket_guards(bucket_arn: Any, objects_arn: Any) -> list[dict[str, Any]]:
     """What every bucket refuses: plain HTTP, TLS older than 1.2, and its own deletion."""
     both = [bucket_arn, objects_arn]
     return [
-        statement("Deny", ["s3:*"], both, Sid="DenyInsecureTransport", Principal="*",
-                  Condition={"Bool": {"aws:SecureTransport": "false"}}),
-        statement("Deny", ["s3:*"], both, Sid="DenyTlsBelow12", Principal="*",
-                  Condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}}),
+        statement(
+            "Deny",
+            ["s3:*"],
+            both,
+            Sid="DenyInsecureTransport",
+            Principal="*",
+            Condition={"Bool": {"aws:SecureTransport": "false"}},
+        ),
+        statement(
+            "Deny",
+            ["s3:*"],
+            both,
+            Sid="DenyTlsBelow12",
+            Principal="*",
+            Condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}},
+        ),
         # Deletion guard at the cloud: nobody deletes the bucket until this statement is removed.
         statement("Deny", ["s3:DeleteBucket"], bucket_arn, Sid="DenyBucketDeletion", Principal="*"),
     ]

@@ -39,8 +39,14 @@ class DocumentStore(pulumi.ComponentResource):
         """What a reader-writer of documents needs: object access and the key, nothing more."""
         arn = self.bucket.arn
         return (
-            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
-             "kms:Decrypt", "kms:GenerateDataKey"],
+            [
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:ListBucket",
+                "kms:Decrypt",
+                "kms:GenerateDataKey",
+            ],
             [arn, arn.apply(lambda a: f"{a}/*"), self.kms_key_arn],
         )
 
@@ -61,17 +67,31 @@ class LogArchive(pulumi.ComponentResource):
 
         def writers(arn: pulumi.Output[str]) -> list[dict]:
             return [
-                statement("Allow", ["s3:PutObject"], arn.apply(lambda a: f"{a}/alb/*"), Sid="AlbLogDelivery",
-                          Principal={"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}),
-                statement("Allow", ["s3:PutObject"], arn.apply(lambda a: f"{a}/s3/*"), Sid="S3ServerAccessLogs",
-                          Principal={"Service": "logging.s3.amazonaws.com"},
-                          Condition={"StringEquals": {"aws:SourceAccount": account}}),
+                statement(
+                    "Allow",
+                    ["s3:PutObject"],
+                    arn.apply(lambda a: f"{a}/alb/*"),
+                    Sid="AlbLogDelivery",
+                    Principal={"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+                ),
+                statement(
+                    "Allow",
+                    ["s3:PutObject"],
+                    arn.apply(lambda a: f"{a}/s3/*"),
+                    Sid="S3ServerAccessLogs",
+                    Principal={"Service": "logging.s3.amazonaws.com"},
+                    Condition={"StringEquals": {"aws:SourceAccount": account}},
+                ),
             ]
 
         self.store = SecureBucket(
             f"{name}-logs",
-            SecureBucketArgs(kms_key_arn=None, expire_days=args.retention_days,
-                             noncurrent_version_days=30, extra_statements=writers),
+            SecureBucketArgs(
+                kms_key_arn=None,
+                expire_days=args.retention_days,
+                noncurrent_version_days=30,
+                extra_statements=writers,
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.bucket = self.store.bucket

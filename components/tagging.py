@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 from functools import cache
+from typing import Any
 
 import pulumi
 
@@ -20,7 +21,7 @@ def _accepts(cls: type, param: str) -> bool:
     return init is not None and param in inspect.signature(init).parameters
 
 
-def _merge(base: dict[str, str], own: object) -> object:
+def _merge(base: dict[str, str], own: Any) -> Any:
     if own is None:
         return dict(base)
     if isinstance(own, dict):
@@ -33,10 +34,11 @@ def register_tags(tags: dict[str, str]) -> None:
 
     def transform(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
         cls = type(args.resource)
+        props: Any = args.props
         if args.type_.startswith("aws:") and _accepts(cls, "tags"):
-            args.props["tags"] = _merge(tags, args.props.get("tags"))
+            props["tags"] = _merge(tags, props.get("tags"))
         elif args.type_.startswith("gcp:") and _accepts(cls, "labels"):
-            args.props["labels"] = _merge(labels, args.props.get("labels"))
+            props["labels"] = _merge(labels, props.get("labels"))
         else:
             return None
         return pulumi.ResourceTransformationResult(args.props, args.opts)

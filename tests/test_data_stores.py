@@ -51,8 +51,10 @@ def test_bigquery_tables_are_partitioned_by_day_clustered_and_protected(plan_of,
     datasets = plan.of_type("gcp:bigquery/dataset:Dataset")
     assert len(datasets) == 1 + len(spec.shards.tenants)
     assert len(tables) == 2 * len(datasets)
-    retention = {"events": spec.analytics.events_retention_days,
-                 "valuation_logs": spec.analytics.valuation_logs_retention_days}
+    retention = {
+        "events": spec.analytics.events_retention_days,
+        "valuation_logs": spec.analytics.valuation_logs_retention_days,
+    }
     for t in tables:
         part = t.inputs["timePartitioning"]
         assert part["type"] == "DAY"
@@ -108,8 +110,11 @@ def test_the_shard_map_is_published_encrypted_and_readable_only_by_the_task_role
     assert param.inputs["value"] == "[secret]"  # SecureString values are secrets in state
     assert param.region == stack
     assert plan.outputs["shardMap"] == spec.shards.to_public_dict()
-    readers = [r for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")
-               if param.inputs["name"] in r.inputs["policy"] or "shard-map" in r.name]
+    readers = [
+        r
+        for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")
+        if param.inputs["name"] in r.inputs["policy"] or "shard-map" in r.name
+    ]
     assert [r.name for r in readers] == [f"{stack}-api-shard-map-read"]
     policy = json.loads(readers[0].inputs["policy"])
     assert policy["Statement"][0]["Action"] == ["ssm:GetParameter", "kms:Decrypt"]

@@ -37,8 +37,9 @@ def test_global_builds_identity_billing_directory_and_placement(plan_of) -> None
 
 def test_a_cell_reads_the_global_stack_through_its_offline_plan(plan_of) -> None:
     cell, glob = plan_of("eu-central-1"), plan_of("global")
-    task = json.loads(plan_of("eu-central-1").one("aws:ecs/taskDefinition:TaskDefinition")
-                      .inputs["containerDefinitions"])[0]
+    task = json.loads(
+        plan_of("eu-central-1").one("aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"]
+    )[0]
     env = {e["name"]: e["value"] for e in task["environment"]}
     assert env["MYARK_BILLING_BUS_ARN"] == glob.outputs["billingBusArn"]
     assert env["MYARK_IDENTITY_ISSUER"] == glob.outputs["identityIssuer"]
@@ -85,14 +86,20 @@ def test_certificates_are_validated_through_the_edge_before_use(plan_of) -> None
     assert set(validations) == {"eu-central-1-cert-validation", "eu-central-1-cdn-cert-validation"}
     https = next(r for r in plan.of_type("aws:lb/listener:Listener") if r.inputs["port"] == 443)
     lb_cert = plan.one("aws:acm/certificate:Certificate", "eu-central-1-cert")
-    assert https.inputs["certificateArn"] == validations["eu-central-1-cert-validation"].inputs["certificateArn"]
+    assert (
+        https.inputs["certificateArn"] == validations["eu-central-1-cert-validation"].inputs["certificateArn"]
+    )
     assert lb_cert.inputs["subjectAlternativeNames"] == ["api.myark.io"]
 
 
 def test_adding_a_second_eu_cell_makes_it_the_zone_failover_without_touching_other_stacks(fleet_copy: Path):
     before = {p.name: p.read_text() for p in fleet_copy.glob("Pulumi.*.yaml")}
-    text = (before["Pulumi.eu-central-1.yaml"].replace("eu-central-1", "eu-west-1")
-            .replace("10.32.0.0/16", "10.48.0.0/16").replace("defaultForZone: true", "defaultForZone: false"))
+    text = (
+        before["Pulumi.eu-central-1.yaml"]
+        .replace("eu-central-1", "eu-west-1")
+        .replace("10.32.0.0/16", "10.48.0.0/16")
+        .replace("defaultForZone: true", "defaultForZone: false")
+    )
     (fleet_copy / "Pulumi.eu-west-1.yaml").write_text(text)
     plan = record_plan("eu-west-1", root=fleet_copy)
     failover = [r for r in _route53(plan) if "failoverRoutingPolicies" in r]
@@ -145,21 +152,33 @@ def test_cloudflare_cell_registers_its_own_kv_entry_and_admits_only_cloudflare(c
     plan = cloudflare_plans["eu-central-1"]
     entry = plan.one("cloudflare:index/workersKv:WorkersKv").inputs
     assert entry["keyName"] == "cell:eu-central-1"
-    assert json.loads(entry["value"]) == {"name": "eu-central-1", "zone": "eu", "default": True,
-                                          "origin": "https://eu-central-1.api.myark.io"}
+    assert json.loads(entry["value"]) == {
+        "name": "eu-central-1",
+        "zone": "eu",
+        "default": True,
+        "origin": "https://eu-central-1.api.myark.io",
+    }
     assert entry["namespaceId"] == cloudflare_plans["global"].outputs["kvNamespaceId"]
-    sources = {r.inputs["cidrIpv4"] for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-               if "cidrIpv4" in r.inputs}
+    sources = {
+        r.inputs["cidrIpv4"]
+        for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if "cidrIpv4" in r.inputs
+    }
     assert sources == set(CLOUDFLARE_IPV4)
     assert not plan.of_type("aws:route53/record:Record")
-    api = next(r for r in plan.of_type("cloudflare:index/dnsRecord:DnsRecord") if r.name.endswith("-api-record"))
+    api = next(
+        r for r in plan.of_type("cloudflare:index/dnsRecord:DnsRecord") if r.name.endswith("-api-record")
+    )
     assert api.inputs["proxied"] is True and api.inputs["name"] == "eu-central-1.api.myark.io"
 
 
 def test_route53_mode_never_imports_the_cloudflare_sdk() -> None:
-    code = ("import sys; from cells.plan import record_plan; record_plan('eu-central-1'); "
-            "print('pulumi_cloudflare' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                          timeout=180)
+    code = (
+        "import sys; from cells.plan import record_plan; record_plan('eu-central-1'); "
+        "print('pulumi_cloudflare' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=180
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "False"

@@ -20,8 +20,8 @@ azs = st.integers(1, MAX_AZS).map(lambda n: tuple(f"eu-central-1{c}" for c in "a
 
 @given(vpcs, azs)
 def test_subnets_lie_inside_the_vpc_and_never_overlap(vpc: str, zones: tuple[str, ...]) -> None:
-    net = ipaddress.ip_network(vpc)
-    subnets = [ipaddress.ip_network(p.cidr) for p in carve(vpc, zones)]
+    net = ipaddress.IPv4Network(vpc)
+    subnets = [ipaddress.IPv4Network(p.cidr) for p in carve(vpc, zones)]
     assert all(s.subnet_of(net) for s in subnets)
     for i, a in enumerate(subnets):
         for b in subnets[i + 1 :]:

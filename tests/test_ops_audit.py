@@ -1,4 +1,4 @@
-"""Residency audit of a live cell against moto accounts: what stays in the zone passes, what leaks is named."""
+"""Residency audit of a live cell on moto accounts: what stays in the zone passes, what leaks is named."""
 
 from __future__ import annotations
 
@@ -44,6 +44,19 @@ def run(argv: list[str], root: Path) -> int:
         return 2
 
 
+# moto resets boto3's default session for every test, and a new session re-reads every service model
+# (seconds per test): the tests share one session and its clients instead (moto answers them all).
+SESSION = boto3.Session()
+_CLIENTS: dict[tuple[str, str], Any] = {}
+
+
+def client(service: str, region_name: str) -> Any:
+    key = (service, region_name)
+    if key not in _CLIENTS:
+        _CLIENTS[key] = SESSION.client(service, region_name=region_name)
+    return _CLIENTS[key]
+
+
 @pytest.fixture
 def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
@@ -64,7 +77,7 @@ def bucket(
     versioned: bool = True,
 ) -> None:
     """A bucket as the DocumentStore builds it, unless told to break one rule."""
-    s3 = boto3.client("s3", region_name=region)
+    s3 = client("s3", region_name=region)
     location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
     s3.create_bucket(Bucket=name, **location)
     s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags})
@@ -79,7 +92,7 @@ def bucket(
 
 
 def replicate(source: str, region: str, destination: str) -> None:
-    boto3.client("s3", region_name=region).put_bucket_replication(
+    client("s3", region_name=region).put_bucket_replication(
         Bucket=source,
         ReplicationConfiguration={
             "Role": f"arn:aws:iam::{ACCOUNT}:role/replication",
@@ -98,7 +111,7 @@ def replicate(source: str, region: str, destination: str) -> None:
 
 
 def table(name: str, region: str, *, pitr: bool = True, protected: bool = True) -> str:
-    ddb = boto3.client("dynamodb", region_name=region)
+    ddb = client("dynamodb", region_name=region)
     arn = ddb.create_table(
         TableName=name,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -116,8 +129,12 @@ def table(name: str, region: str, *, pitr: bool = True, protected: bool = True) 
 
 def backup_plan(region: str, copy_to: str) -> str:
     vault = f"arn:aws:backup:{copy_to}:{ACCOUNT}:backup-vault:{CELL}-copies"
-    rule = {"RuleName": "daily", "TargetBackupVaultName": f"{CELL}-backups", "CopyActions": [{"DestinationBackupVaultArn": vault}]}
-    return boto3.client("backup", region_name=region).create_backup_plan(
+    rule = {
+        "RuleName": "daily",
+        "TargetBackupVaultName": f"{CELL}-backups",
+        "CopyActions": [{"DestinationBackupVaultArn": vault}],
+    }
+    return client("backup", region_name=region).create_backup_plan(
         BackupPlan={"BackupPlanName": f"{CELL}-daily", "Rules": [rule]},
         BackupPlanTags={t["Key"]: t["Value"] for t in TAGS},
     )["BackupPlanArn"]
@@ -128,7 +145,7 @@ def compliant_cell() -> dict[str, str]:
     bucket(f"{CELL}-documents", CELL)
     bucket(f"{CELL}-documents-replica", "eu-west-1")
     replicate(f"{CELL}-documents", CELL, f"{CELL}-documents-replica")
-    cert = boto3.client("acm", region_name="us-east-1").request_certificate(
+    cert = client("acm", region_name="us-east-1").request_certificate(
         DomainName=f"{CELL}.app.myark.io", ValidationMethod="DNS", Tags=TAGS
     )["CertificateArn"]
     us_tags = [{"Key": "myark:cell", "Value": "us-east-1"}]
@@ -150,11 +167,13 @@ def test_a_compliant_cell_is_clean(fleet_copy: Path, account: None, tmp_path: Pa
     out = capsys.readouterr().out
     assert "Clean: no findings." in out
     assert f"Exempt: {made['cert']} (CloudFront certificate" in out
-    assert "2 S3 buckets, 1 DynamoDB tables, 1 backup plans" in out  # the us cell's bucket is not ours
+    assert "2 S3 buckets, 1 DynamoDB table, 1 backup plan" in out  # the us cell's bucket is not ours
     assert json.loads(report.read_text()) == []
 
 
-def test_every_leak_and_weak_setting_is_a_finding(fleet_copy: Path, account: None, tmp_path: Path, capsys) -> None:
+def test_every_leak_and_weak_setting_is_a_finding(
+    fleet_copy: Path, account: None, tmp_path: Path, capsys
+) -> None:
     bucket(f"{CELL}-stray", "us-east-1")  # a tagged bucket in the US for an EU cell
     bucket(f"{CELL}-plain", CELL, encrypted=False)
     bucket(f"{CELL}-open", CELL, blocked=False)
@@ -185,8 +204,9 @@ def test_every_leak_and_weak_setting_is_a_finding(fleet_copy: Path, account: Non
     by_kind = {f["kind"]: f["detail"] for f in findings}
     assert "lives in us-east-1; zone eu allows eu-central-1" in by_kind["outside-zone"]
     assert "replicates to arn:aws:s3:::us-east-1-mirror in us-east-1" in by_kind["replication-outside-zone"]
-    assert "BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets" in (
-        by_kind["bucket-public-access"]
+    assert (
+        "BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets"
+        in (by_kind["bucket-public-access"])
     )
     out = capsys.readouterr().out
     assert "KIND" in out and "DETAIL" in out and f"{len(expected)} findings." in out
@@ -202,7 +222,9 @@ def test_json_to_stdout_prints_only_json(fleet_copy: Path, account: None, capsys
 # ---- which regions are scanned ------------------------------------------------------------------
 
 
-def fail_on(monkeypatch: pytest.MonkeyPatch, operation: str, error: Exception | None, answer: Any = None) -> None:
+def fail_on(
+    monkeypatch: pytest.MonkeyPatch, operation: str, error: Exception | None, answer: Any = None
+) -> None:
     """Make one API operation raise `error` (or return `answer`); everything else reaches moto."""
     real = botocore.client.BaseClient._make_api_call
 
@@ -223,19 +245,23 @@ def denied(operation: str) -> ClientError:
 def test_enabled_regions_come_from_describe_regions(monkeypatch) -> None:
     answer = {"Regions": [{"RegionName": "eu-west-1"}, {"RegionName": "ap-south-1"}]}
     fail_on(monkeypatch, "DescribeRegions", None, answer)
-    assert audit.discover_regions(Aws(boto3.Session(region_name="eu-central-1")), CELL) == (
+    assert audit.discover_regions(Aws(SESSION), CELL) == (
         ["ap-south-1", "eu-west-1"],
         None,
     )
 
 
-def test_without_describe_regions_the_known_regions_are_scanned(fleet_copy: Path, account: None, monkeypatch, capsys) -> None:
+def test_without_describe_regions_the_known_regions_are_scanned(
+    fleet_copy: Path, account: None, monkeypatch, capsys
+) -> None:
     fail_on(monkeypatch, "DescribeRegions", denied("DescribeRegions"))
     bucket(f"{CELL}-documents", CELL)
     assert run(["audit", "residency", CELL], fleet_copy) == 0
     captured = capsys.readouterr()
     assert f"Scanned {len(REGIONS)} regions" in captured.out
-    assert "note: ec2:DescribeRegions is denied; scanning only the regions cells.regions knows" in captured.err
+    assert (
+        "note: ec2:DescribeRegions is denied; scanning only the regions cells.regions knows" in captured.err
+    )
 
 
 # ---- the rules on plain facts -------------------------------------------------------------------
@@ -253,7 +279,16 @@ def test_without_describe_regions_the_known_regions_are_scanned(fleet_copy: Path
         (f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/abc", "us-east-1", "us", "ok"),
         (f"arn:aws:health::{ACCOUNT}:event/x", "", "eu", "region-unknown"),
     ],
-    ids=["iam", "cloudfront", "cloudfront-cert", "cert-elsewhere", "logs-us", "logs-eu", "us-cert", "no-region"],
+    ids=[
+        "iam",
+        "cloudfront",
+        "cloudfront-cert",
+        "cert-elsewhere",
+        "logs-us",
+        "logs-eu",
+        "us-cert",
+        "no-region",
+    ],
 )
 def test_where_a_resource_may_live(arn: str, region: str, zone: str, verdict: str) -> None:
     got = audit.placement(arn, region, zone)
@@ -266,12 +301,18 @@ def test_where_a_resource_may_live(arn: str, region: str, zone: str, verdict: st
 
 
 def test_replicas_and_unreadable_destinations_are_findings() -> None:
-    t = audit.TableFacts(f"arn:aws:dynamodb:{CELL}:{ACCOUNT}:table/t", CELL, True, True, ("eu-west-1", "us-east-2"))
+    t = audit.TableFacts(
+        f"arn:aws:dynamodb:{CELL}:{ACCOUNT}:table/t", CELL, True, True, ("eu-west-1", "us-east-2")
+    )
     assert [(f.kind, f.detail.split(";")[0]) for f in audit.table_findings(t, "eu")] == [
         ("replica-outside-zone", "has a replica in us-east-2")
     ]
     b = audit.BucketFacts(
-        "b", CELL, True, dict.fromkeys(audit.PUBLIC_ACCESS_FLAGS, True), "Enabled",
+        "b",
+        CELL,
+        True,
+        dict.fromkeys(audit.PUBLIC_ACCESS_FLAGS, True),
+        "Enabled",
         (audit.ReplicationTarget("arn:aws:s3:::elsewhere", None),),
     )
     assert [f.kind for f in audit.bucket_findings(b, "eu")] == ["replication-unverified"]

@@ -1,4 +1,4 @@
-"""Live health of a cell against moto accounts: serving cells pass, missing targets, tasks or firing alarms fail."""
+"""Live health of a cell on moto accounts: serving cells pass; missing targets or tasks, or alarms, fail."""
 
 from __future__ import annotations
 
@@ -36,6 +36,19 @@ def run(argv: list[str], root: Path) -> int:
         return 2
 
 
+# moto resets boto3's default session for every test, and a new session re-reads every service model
+# (seconds per test): the tests share one session and its clients instead (moto answers them all).
+SESSION = boto3.Session()
+_CLIENTS: dict[tuple[str, str], Any] = {}
+
+
+def client(service: str, region_name: str) -> Any:
+    key = (service, region_name)
+    if key not in _CLIENTS:
+        _CLIENTS[key] = SESSION.client(service, region_name=region_name)
+    return _CLIENTS[key]
+
+
 @pytest.fixture
 def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
@@ -43,38 +56,46 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("MOTO_ECS_SERVICE_RUNNING", raising=False)
-    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # the VPC needs no AMIs; loading them costs seconds
+    monkeypatch.setenv(
+        "MOTO_EC2_LOAD_DEFAULT_AMIS", "false"
+    )  # the VPC needs no AMIs; loading them costs seconds
     with mock_aws():
         yield
 
 
 def target_group(name: str, targets: int, tags: list[dict[str, str]] = TAGS) -> str:
     """An ip target group (Fargate tasks) with `targets` registered tasks; moto reports them healthy."""
-    ec2 = boto3.client("ec2", region_name=CELL)
+    ec2 = client("ec2", region_name=CELL)
     vpcs = ec2.describe_vpcs(Filters=[{"Name": "cidr", "Values": ["10.32.0.0/16"]}])["Vpcs"]
     vpc = vpcs[0]["VpcId"] if vpcs else ec2.create_vpc(CidrBlock="10.32.0.0/16")["Vpc"]["VpcId"]
-    elb = boto3.client("elbv2", region_name=CELL)
+    elb = client("elbv2", region_name=CELL)
     arn = elb.create_target_group(
         Name=name, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip", Tags=tags
     )["TargetGroups"][0]["TargetGroupArn"]
     if targets:
-        elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": f"10.32.1.{i + 10}", "Port": 8080} for i in range(targets)])
+        elb.register_targets(
+            TargetGroupArn=arn, Targets=[{"Id": f"10.32.1.{i + 10}", "Port": 8080} for i in range(targets)]
+        )
     return arn
 
 
 def service(name: str, desired: int, *, running: bool, tags: list[dict[str, str]] = TAGS) -> None:
     """An ECS service; moto starts it with 0 running (all pending) and runs all after an update."""
-    ecs = boto3.client("ecs", region_name=CELL)
+    ecs = client("ecs", region_name=CELL)
     ecs.create_cluster(clusterName=CELL)
-    ecs.register_task_definition(family=name, containerDefinitions=[{"name": "api", "image": "api:1", "memory": 512}])
+    ecs.register_task_definition(
+        family=name, containerDefinitions=[{"name": "api", "image": "api:1", "memory": 512}]
+    )
     ecs_tags = [{"key": t["Key"], "value": t["Value"]} for t in tags]
-    ecs.create_service(cluster=CELL, serviceName=name, taskDefinition=name, desiredCount=desired, tags=ecs_tags)
+    ecs.create_service(
+        cluster=CELL, serviceName=name, taskDefinition=name, desiredCount=desired, tags=ecs_tags
+    )
     if running:
         ecs.update_service(cluster=CELL, service=name, desiredCount=desired)
 
 
 def alarm(name: str, *, firing: bool, tags: list[dict[str, str]] | None = None) -> None:
-    cw = boto3.client("cloudwatch", region_name=CELL)
+    cw = client("cloudwatch", region_name=CELL)
     cw.put_metric_alarm(
         AlarmName=name,
         Namespace="AWS/ApplicationELB",
@@ -87,7 +108,9 @@ def alarm(name: str, *, firing: bool, tags: list[dict[str, str]] | None = None) 
         Tags=tags or [],
     )
     if firing:
-        cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="Threshold Crossed: 1 datapoint [42.0] > 10")
+        cw.set_alarm_state(
+            AlarmName=name, StateValue="ALARM", StateReason="Threshold Crossed: 1 datapoint [42.0] > 10"
+        )
 
 
 def serving_cell() -> None:

@@ -21,8 +21,11 @@ STATEFUL_TYPES = {"aws:s3/bucket:Bucket", "aws:kms/key:Key", "aws:cloudwatch/log
 
 def _is_cloudfront_cert(r) -> bool:
     """The documented exception: CloudFront's certificate (and the wait for its issue) in us-east-1."""
-    return (r.type in ("aws:acm/certificate:Certificate", "aws:acm/certificateValidation:CertificateValidation")
-            and r.region == CLOUDFRONT_CERT_REGION and "-cdn-cert" in r.name)
+    return (
+        r.type in ("aws:acm/certificate:Certificate", "aws:acm/certificateValidation:CertificateValidation")
+        and r.region == CLOUDFRONT_CERT_REGION
+        and "-cdn-cert" in r.name
+    )
 
 
 @pytest.mark.parametrize("stack", CELLS)
@@ -38,10 +41,16 @@ def test_every_regional_resource_of_a_cell_lives_in_its_region(plan_of, stack: s
 
 def test_outside_eu_central_1_the_eu_cell_has_only_the_cloudfront_certificate(plan_of):
     plan = plan_of("eu-central-1")
-    outside = [r for r in plan.cloud_resources() if r.cloud == "aws" and r.region not in (None, "eu-central-1")]
+    outside = [
+        r for r in plan.cloud_resources() if r.cloud == "aws" and r.region not in (None, "eu-central-1")
+    ]
     assert sorted((r.type, r.name, r.region) for r in outside) == [
         ("aws:acm/certificate:Certificate", "eu-central-1-cdn-cert", "us-east-1"),
-        ("aws:acm/certificateValidation:CertificateValidation", "eu-central-1-cdn-cert-validation", "us-east-1"),
+        (
+            "aws:acm/certificateValidation:CertificateValidation",
+            "eu-central-1-cdn-cert-validation",
+            "us-east-1",
+        ),
     ]
     cert = next(r for r in outside if r.type == "aws:acm/certificate:Certificate")
     assert cert.inputs["domainName"] == "eu-central-1.app.myark.io"
@@ -82,8 +91,10 @@ def test_every_bucket_is_encrypted_versioned_private_and_tls_only(plan_of, stack
     for b in buckets:
         kids = {r.type: r for r in plan.children_of(b.parent)}
         block = kids["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"].inputs
-        assert all(block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
-                                      "restrictPublicBuckets")), b.urn
+        assert all(
+            block[k]
+            for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+        ), b.urn
         sse = kids["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"]
         algo = sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"]
         assert algo == ("AES256" if b.name.endswith("-logs") else "aws:kms"), b.urn
@@ -124,8 +135,11 @@ def test_only_the_load_balancer_is_open_to_the_world_and_only_on_80_and_443(plan
         if rule.inputs.get("cidrIpv4") == "0.0.0.0/0":
             assert rule.parent == plan.by_urn(lb_sg).parent
             assert rule.inputs["fromPort"] in (80, 443)
-    api_rules = [r for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-                 if r.name.startswith("eu-central-1-api-sg-from")]
+    api_rules = [
+        r
+        for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.name.startswith("eu-central-1-api-sg-from")
+    ]
     assert len(api_rules) == 1 and "referencedSecurityGroupId" in api_rules[0].inputs
 
 
@@ -133,7 +147,9 @@ def test_api_tasks_run_in_private_subnets_without_public_ips(plan_of) -> None:
     plan = plan_of("eu-central-1")
     service = plan.one("aws:ecs/service:Service").inputs
     assert service["networkConfiguration"]["assignPublicIp"] is False
-    private = [r for r in plan.of_type("aws:ec2/subnet:Subnet") if r.inputs["tags"]["myark:tier"] == "private"]
+    private = [
+        r for r in plan.of_type("aws:ec2/subnet:Subnet") if r.inputs["tags"]["myark:tier"] == "private"
+    ]
     assert len(private) == 3
     assert len(service["networkConfiguration"]["subnets"]) == 3
     containers = json.loads(plan.one("aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"])
@@ -186,15 +202,20 @@ def test_duplicate_urns_are_an_error() -> None:
 
 
 def test_plans_are_isolated_from_each_other() -> None:
-    first = record_plan("eu-central-1", program=lambda: aws.Provider("p1", region="eu-central-1"), stack_outputs={})
-    second = record_plan("eu-central-1", program=lambda: aws.Provider("p2", region="eu-central-1"), stack_outputs={})
+    first = record_plan(
+        "eu-central-1", program=lambda: aws.Provider("p1", region="eu-central-1"), stack_outputs={}
+    )
+    second = record_plan(
+        "eu-central-1", program=lambda: aws.Provider("p2", region="eu-central-1"), stack_outputs={}
+    )
     assert [r.name for r in first.resources] == ["p1"]
     assert [r.name for r in second.resources] == ["p2"]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cells", *args], cwd=PROJECT_ROOT, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "cells", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_unknown_stack_exits_2_with_one_line() -> None:

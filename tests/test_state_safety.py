@@ -20,9 +20,19 @@ def _plan(*resources: PlannedResource) -> Plan:
 
 def _bucket(name: str, aliases: tuple[str, ...] = ()) -> PlannedResource:
     urn = f"urn:pulumi:s::p::aws:s3/bucket:Bucket::{name}"
-    return PlannedResource(urn=urn, type="aws:s3/bucket:Bucket", name=name, parent=None, provider=None,
-                           region="eu-central-1", protect=True, retain_on_delete=True, inputs={}, custom=True,
-                           aliases=aliases)
+    return PlannedResource(
+        urn=urn,
+        type="aws:s3/bucket:Bucket",
+        name=name,
+        parent=None,
+        provider=None,
+        region="eu-central-1",
+        protect=True,
+        retain_on_delete=True,
+        inputs={},
+        custom=True,
+        aliases=aliases,
+    )
 
 
 def test_a_renamed_bucket_without_alias_is_caught_with_the_fix() -> None:

@@ -213,7 +213,7 @@ def backup_findings(plan: BackupPlanFacts, zone: str) -> list[Finding]:
 
 
 def audit(inv: Inventory) -> AuditResult:
-    """Every finding about the cell's resources, in a stable order (by ARN, then kind)."""
+    """Every finding about the cell's resources, in a stable order (by kind as `KINDS` lists them, then ARN)."""
     result = AuditResult(inventory=inv)
     located = [(arn, parse_arn(arn).region) for arn in inv.arns] + [(b.arn, b.region) for b in inv.buckets]
     for arn, region in located:
@@ -228,18 +228,23 @@ def audit(inv: Inventory) -> AuditResult:
         result.findings.extend(table_findings(t, inv.zone))
     for plan in inv.backup_plans:
         result.findings.extend(backup_findings(plan, inv.zone))
-    result.findings.sort(key=lambda f: (f.arn, f.kind))
+    order = list(KINDS)  # residency leaks first, then hardening
+    result.findings.sort(key=lambda f: (order.index(f.kind), f.arn))
     result.exemptions.sort(key=lambda e: e.arn)
     return result
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def render(result: AuditResult) -> str:
     inv = result.inventory
     lines = [
         f"Residency audit of cell {inv.cell} ({_zone_text(inv.zone)})",
-        f"Scanned {len(inv.regions)} regions: {len(inv.arns) + len(inv.buckets)} resources tagged "
-        f"{TAG_CELL}={inv.cell} ({len(inv.buckets)} S3 buckets, {len(inv.tables)} DynamoDB tables, "
-        f"{len(inv.backup_plans)} backup plans).",
+        f"Scanned {_count(len(inv.regions), 'region')}: {_count(len(inv.arns) + len(inv.buckets), 'resource')} "
+        f"tagged {TAG_CELL}={inv.cell} ({_count(len(inv.buckets), 'S3 bucket')}, "
+        f"{_count(len(inv.tables), 'DynamoDB table')}, {_count(len(inv.backup_plans), 'backup plan')}).",
     ]
     lines += [f"Exempt: {e.arn} ({e.reason})" for e in result.exemptions]
     if result.clean:
@@ -247,7 +252,7 @@ def render(result: AuditResult) -> str:
         return "\n".join(lines)
     rows = [(f.kind, f.region or "-", f.arn, f.detail) for f in result.findings]
     lines += ["", table(("KIND", "REGION", "ARN", "DETAIL"), rows), ""]
-    lines.append(f"{len(result.findings)} findings.")
+    lines.append(f"{_count(len(result.findings), 'finding')}.")
     return "\n".join(lines)
 
 

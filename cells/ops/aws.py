@@ -88,7 +88,10 @@ IAM_ACTION = {
 }
 
 
+# Sessions and clients are built once per process: a new session re-reads every service model from
+# disk, and a new client generates every method (tens of ms each).
 _SESSIONS: dict[str | None, boto3.Session] = {}
+_CLIENTS: dict[tuple[boto3.Session, str, str], Any] = {}
 
 
 class AwsError(Exception):
@@ -148,15 +151,13 @@ def explain(exc: Exception, service: str, operation: str, region: str) -> AwsErr
 
 
 class Aws:
-    """One boto3 session and its clients per (service, region), with every call's errors explained."""
+    """A boto3 session and its clients per (service, region), with every call's errors explained."""
 
     def __init__(self, session: boto3.Session) -> None:
         self.session = session
-        self._clients: dict[tuple[str, str], Any] = {}
 
     @classmethod
     def connect(cls, profile: str | None = None) -> Aws:
-        # One session per profile and process: a new session re-reads every service model from disk.
         if profile not in _SESSIONS:
             try:
                 _SESSIONS[profile] = boto3.Session(profile_name=profile)
@@ -168,10 +169,10 @@ class Aws:
         return cls(_SESSIONS[profile])
 
     def client(self, service: str, region: str) -> Any:
-        key = (service, region)
-        if key not in self._clients:
-            self._clients[key] = self.session.client(service, region_name=region, config=CLIENT_CONFIG)
-        return self._clients[key]
+        key = (self.session, service, region)
+        if key not in _CLIENTS:
+            _CLIENTS[key] = self.session.client(service, region_name=region, config=CLIENT_CONFIG)
+        return _CLIENTS[key]
 
     def call(
         self, service: str, region: str, method: str, *, absent: Iterable[str] = (), **params: Any

@@ -17,6 +17,7 @@ from typing import Any
 
 from cells.config import PROJECT_ROOT, ConfigError, StackSettings, load_stack
 from cells.fleet import Fleet, load_fleet
+from cells.naming import cell_api_host
 from cells.ops import audit, status
 from cells.ops.aws import Aws, AwsError
 from cells.ops.directory import TARGETS, change_status, find_cell
@@ -233,13 +234,23 @@ def _edge(args: argparse.Namespace, fleet: Fleet, settings: StackSettings, aws: 
     return CloudflareEdge(CloudflareKV(account, str(namespace), str(token), transport), cell)
 
 
-NOTES = {
-    "cloudflare": "The Worker caches statuses: expect the edge to follow within about a minute "
-    "(KV propagation plus CELL_CACHE_TTL_SECONDS, 30 s by default).",
-    "route53": "Route53 follows once the inverted check is reported accordingly (its interval times the "
-    "failure threshold) and resolvers' TTLs expire; clients that already know {cell}.api.{domain} "
-    "still reach the cell.",
-}
+def notes(provider: str, target: str, cell: str, domain: str) -> list[str]:
+    """What the operator should expect after a change, per edge."""
+    if provider == "cloudflare":
+        return [
+            "The Worker caches statuses: expect the edge to follow within about a minute "
+            "(KV propagation plus CELL_CACHE_TTL_SECONDS, 30 s by default)."
+        ]
+    out = [
+        "DNS follows within the health check's interval times its failure threshold, plus the records' TTL."
+    ]
+    if target != "active":
+        tail = ", and it cannot answer 503 (down has the DNS effect of drain)" if target == "down" else ""
+        out.append(
+            f"Route53 routes per query, not per user: clients that already know {cell_api_host(cell, domain)} "
+            f"still reach the cell{tail}."
+        )
+    return out
 
 
 def _directory_command(command: str) -> Callable[[argparse.Namespace], int]:
@@ -258,11 +269,9 @@ def _directory_command(command: str) -> Callable[[argparse.Namespace], int]:
         print(f"{command} {cell} (zone {zone}):")
         for change in changes:
             print(f"  {change.line()}")
-        provider = fleet.global_stack.config.edge.provider
         if any(c.changed for c in changes):
-            print(NOTES[provider].format(cell=cell, domain=settings.config.domain))
-            if provider == "route53" and target == "down":
-                print("Route53 cannot answer 503: down has the same DNS effect as drain.")
+            provider = fleet.global_stack.config.edge.provider
+            print("\n".join(notes(provider, target, cell, settings.config.domain)))
         return EXIT_OK
 
     handler.__name__ = f"cmd_{command}"

@@ -33,11 +33,15 @@ class CloudflareDns:
         self.owner = owner
         self.zone_id = zone_id
         # Records inherit the owner's provider, unless the owner is not under a Cloudflare provider.
-        self.opts = pulumi.ResourceOptions(parent=owner, provider=provider) if provider else \
-            pulumi.ResourceOptions(parent=owner)
+        self.opts = (
+            pulumi.ResourceOptions(parent=owner, provider=provider)
+            if provider
+            else pulumi.ResourceOptions(parent=owner)
+        )
 
-    def validate(self, name: str, cert: aws.acm.Certificate, names: int,
-                 region: str | None = None) -> aws.acm.CertificateValidation:
+    def validate(
+        self, name: str, cert: aws.acm.Certificate, names: int, region: str | None = None
+    ) -> aws.acm.CertificateValidation:
         fqdns = []
         for i in range(names):
             option = cert.domain_validation_options[i]
@@ -53,14 +57,31 @@ class CloudflareDns:
             )
             fqdns.append(option.resource_record_name)
         return aws.acm.CertificateValidation(
-            f"{name}-validation", certificate_arn=cert.arn, validation_record_fqdns=fqdns, region=region,
+            f"{name}-validation",
+            certificate_arn=cert.arn,
+            validation_record_fqdns=fqdns,
+            region=region,
             opts=pulumi.ResourceOptions(parent=self.owner),
         )
 
-    def point(self, name: str, host: str, target: pulumi.Input[str], target_zone_id: pulumi.Input[str],
-              proxied: bool = False) -> None:
-        cloudflare.DnsRecord(name, zone_id=self.zone_id, name=host, type="CNAME", content=target, ttl=1,
-                             proxied=proxied, opts=self.opts)
+    def point(
+        self,
+        name: str,
+        host: str,
+        target: pulumi.Input[str],
+        target_zone_id: pulumi.Input[str],
+        proxied: bool = False,
+    ) -> None:
+        cloudflare.DnsRecord(
+            name,
+            zone_id=self.zone_id,
+            name=host,
+            type="CNAME",
+            content=target,
+            ttl=1,
+            proxied=proxied,
+            opts=self.opts,
+        )
 
 
 @dataclass(frozen=True)
@@ -78,7 +99,9 @@ class CloudflareEdge(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.dns = CloudflareDns(self, args.zone_id)
         self.directory = cloudflare.WorkersKvNamespace(
-            f"{name}-directory", account_id=args.account_id, title="myark-directory",
+            f"{name}-directory",
+            account_id=args.account_id,
+            title="myark-directory",
             opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
         country_zones = {c: z.name for z in ZONES.values() for c in z.countries if z.name != DEFAULT_ZONE}
@@ -91,22 +114,45 @@ class CloudflareEdge(pulumi.ComponentResource):
             compatibility_date=COMPATIBILITY_DATE,
             bindings=[
                 {"name": "DIRECTORY", "type": "kv_namespace", "namespace_id": self.directory.id},
-                {"name": "CONTROL_PLANE_ORIGIN", "type": "plain_text",
-                 "text": f"https://{control_plane_host(args.domain)}"},
+                {
+                    "name": "CONTROL_PLANE_ORIGIN",
+                    "type": "plain_text",
+                    "text": f"https://{control_plane_host(args.domain)}",
+                },
                 {"name": "DEFAULT_ZONE", "type": "plain_text", "text": DEFAULT_ZONE},
-                {"name": "COUNTRY_ZONES", "type": "plain_text", "text": json.dumps(country_zones, sort_keys=True)},
+                {
+                    "name": "COUNTRY_ZONES",
+                    "type": "plain_text",
+                    "text": json.dumps(country_zones, sort_keys=True),
+                },
                 {"name": "CELL_CACHE_TTL_SECONDS", "type": "plain_text", "text": str(CELL_CACHE_TTL_SECONDS)},
             ],
             observability={"enabled": True},
             opts=child,
         )
         # A proxied placeholder record: the Worker route answers, no origin behind the name.
-        cloudflare.DnsRecord(f"{name}-api-record", zone_id=args.zone_id, name=api_host(args.domain), type="AAAA",
-                             content="100::", ttl=1, proxied=True, opts=child)
-        cloudflare.WorkersRoute(f"{name}-route", zone_id=args.zone_id, pattern=f"{api_host(args.domain)}/*",
-                                script=script.script_name, opts=child)
-        self.outputs = {"edgeProvider": "cloudflare", "kvNamespaceId": self.directory.id,
-                        "workerName": WORKER_NAME}
+        cloudflare.DnsRecord(
+            f"{name}-api-record",
+            zone_id=args.zone_id,
+            name=api_host(args.domain),
+            type="AAAA",
+            content="100::",
+            ttl=1,
+            proxied=True,
+            opts=child,
+        )
+        cloudflare.WorkersRoute(
+            f"{name}-route",
+            zone_id=args.zone_id,
+            pattern=f"{api_host(args.domain)}/*",
+            script=script.script_name,
+            opts=child,
+        )
+        self.outputs = {
+            "edgeProvider": "cloudflare",
+            "kvNamespaceId": self.directory.id,
+            "workerName": WORKER_NAME,
+        }
         self.register_outputs(self.outputs)
 
 
@@ -128,7 +174,12 @@ def register_cell(name: str, dns: CloudflareDns, args: CloudflareRegistration) -
     # Proxied: only Cloudflare (the Worker) reaches the load balancer, which admits only its ranges.
     dns.point(f"{name}-api-record", host, args.lb_dns_name, "", proxied=True)
     dns.point(f"{name}-app-record", cell_app_host(args.cell, args.domain), args.cdn_domain_name, "")
-    entry = {"name": args.cell, "zone": args.zone, "origin": f"https://{host}", "default": args.default_for_zone}
+    entry = {
+        "name": args.cell,
+        "zone": args.zone,
+        "origin": f"https://{host}",
+        "default": args.default_for_zone,
+    }
     cloudflare.WorkersKv(
         f"{name}-directory-entry",
         account_id=args.account_id,

@@ -10,6 +10,7 @@ never used: they would split one user's queries between cells.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -25,8 +26,9 @@ class Route53Dns:
         self.owner = owner
         self.zone_id = zone_id
 
-    def validate(self, name: str, cert: aws.acm.Certificate, names: int,
-                 region: str | None = None) -> aws.acm.CertificateValidation:
+    def validate(
+        self, name: str, cert: aws.acm.Certificate, names: int, region: str | None = None
+    ) -> aws.acm.CertificateValidation:
         child = pulumi.ResourceOptions(parent=self.owner)
         fqdns = []
         for i in range(names):
@@ -43,12 +45,21 @@ class Route53Dns:
             )
             fqdns.append(record.fqdn)
         return aws.acm.CertificateValidation(
-            f"{name}-validation", certificate_arn=cert.arn, validation_record_fqdns=fqdns, region=region, opts=child
+            f"{name}-validation",
+            certificate_arn=cert.arn,
+            validation_record_fqdns=fqdns,
+            region=region,
+            opts=child,
         )
 
-    def point(self, name: str, host: str, target: pulumi.Input[str], target_zone_id: pulumi.Input[str]) -> None:
+    def point(
+        self, name: str, host: str, target: pulumi.Input[str], target_zone_id: pulumi.Input[str]
+    ) -> None:
         aws.route53.Record(
-            name, zone_id=self.zone_id, name=host, type="A",
+            name,
+            zone_id=self.zone_id,
+            name=host,
+            type="A",
             aliases=[{"name": target, "zone_id": target_zone_id, "evaluate_target_health": True}],
             opts=pulumi.ResourceOptions(parent=self.owner),
         )
@@ -60,12 +71,17 @@ class Route53Edge(pulumi.ComponentResource):
     def __init__(self, name: str, domain: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("myark:edge:Route53Edge", name, None, opts)
         self.zone = aws.route53.Zone(
-            f"{name}-zone", name=domain, comment="MyARK public zone: cells register their own records",
+            f"{name}-zone",
+            name=domain,
+            comment="MyARK public zone: cells register their own records",
             opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
         self.dns = Route53Dns(self, self.zone.zone_id)
-        self.outputs = {"edgeProvider": "route53", "route53ZoneId": self.zone.zone_id,
-                        "nameServers": self.zone.name_servers}
+        self.outputs = {
+            "edgeProvider": "route53",
+            "route53ZoneId": self.zone.zone_id,
+            "nameServers": self.zone.name_servers,
+        }
         self.register_outputs(self.outputs)
 
 
@@ -87,7 +103,9 @@ def register_cell(name: str, dns: Route53Dns, args: Route53Registration) -> aws.
     child = pulumi.ResourceOptions(parent=dns.owner)
     host = cell_api_host(args.cell, args.domain)
     dns.point(f"{name}-api-record", host, args.lb_dns_name, args.lb_zone_id)
-    dns.point(f"{name}-app-record", cell_app_host(args.cell, args.domain), args.cdn_domain_name, args.cdn_zone_id)
+    dns.point(
+        f"{name}-app-record", cell_app_host(args.cell, args.domain), args.cdn_domain_name, args.cdn_zone_id
+    )
     health = aws.route53.HealthCheck(
         f"{name}-health",
         type="HTTPS",
@@ -115,7 +133,7 @@ def register_cell(name: str, dns: Route53Dns, args: Route53Registration) -> aws.
         )
     if args.role_in_zone == "primary":
         # The zone's default cell publishes where the zone's anonymous users go.
-        locations = [{"country": c} for c in ZONES[args.zone].countries]
+        locations: list[Any] = [{"country": c} for c in ZONES[args.zone].countries]
         if args.zone == DEFAULT_ZONE:
             locations.append({"country": "*"})
         for loc in locations:

@@ -30,12 +30,19 @@ class EdgeRouting(pulumi.ComponentResource):
         else:
             from components.edge import cloudflare
 
-            assert args.api_token is not None and args.edge.cloudflare_account_id and args.edge.cloudflare_zone_id
+            assert (
+                args.api_token is not None
+                and args.edge.cloudflare_account_id
+                and args.edge.cloudflare_zone_id
+            )
             provider = cloudflare.provider(args.api_token)
             backend = cloudflare.CloudflareEdge(
                 name,
-                cloudflare.CloudflareEdgeArgs(domain=args.domain, account_id=args.edge.cloudflare_account_id,
-                                              zone_id=args.edge.cloudflare_zone_id),
+                cloudflare.CloudflareEdgeArgs(
+                    domain=args.domain,
+                    account_id=args.edge.cloudflare_account_id,
+                    zone_id=args.edge.cloudflare_zone_id,
+                ),
                 opts=pulumi.ResourceOptions(parent=self, providers=[provider]),
             )
         self.dns = backend.dns
@@ -76,28 +83,56 @@ class CellEdge(pulumi.ComponentResource):
             self._provider = cloudflare.provider(args.api_token)
             self.dns = cloudflare.CloudflareDns(self, args.edge.cloudflare_zone_id, self._provider)
 
-    def certify(self, name: str, cert: aws.acm.Certificate, names: int, region: str | None = None) -> pulumi.Output[str]:
+    def certify(
+        self, name: str, cert: aws.acm.Certificate, names: int, region: str | None = None
+    ) -> pulumi.Output[str]:
         """The certificate's ARN once ACM has issued it (validation records in the edge's DNS)."""
         return self.dns.validate(name, cert, names, region).certificate_arn
 
-    def register(self, lb_dns_name: pulumi.Input[str], lb_zone_id: pulumi.Input[str],
-                 cdn_domain_name: pulumi.Input[str], cdn_zone_id: pulumi.Input[str]) -> None:
+    def register(
+        self,
+        lb_dns_name: pulumi.Input[str],
+        lb_zone_id: pulumi.Input[str],
+        cdn_domain_name: pulumi.Input[str],
+        cdn_zone_id: pulumi.Input[str],
+    ) -> None:
         a = self.args
         name = self._name_
         if a.edge.provider == "route53":
             from components.edge import route53
 
-            health = route53.register_cell(name, self.dns, route53.Route53Registration(
-                cell=a.cell, zone=a.zone, domain=a.domain, role_in_zone=a.role_in_zone,
-                health_check_path=a.health_check_path, lb_dns_name=lb_dns_name, lb_zone_id=lb_zone_id,
-                cdn_domain_name=cdn_domain_name, cdn_zone_id=cdn_zone_id))
+            health = route53.register_cell(
+                name,
+                self.dns,
+                route53.Route53Registration(
+                    cell=a.cell,
+                    zone=a.zone,
+                    domain=a.domain,
+                    role_in_zone=a.role_in_zone,
+                    health_check_path=a.health_check_path,
+                    lb_dns_name=lb_dns_name,
+                    lb_zone_id=lb_zone_id,
+                    cdn_domain_name=cdn_domain_name,
+                    cdn_zone_id=cdn_zone_id,
+                ),
+            )
             self.register_outputs({"healthCheckId": health.id})
         else:
             from components.edge import cloudflare
 
             assert a.edge.cloudflare_account_id
-            cloudflare.register_cell(name, self.dns, cloudflare.CloudflareRegistration(
-                cell=a.cell, zone=a.zone, domain=a.domain, account_id=a.edge.cloudflare_account_id,
-                kv_namespace_id=a.global_outputs.require_output("kvNamespaceId"),
-                default_for_zone=a.default_for_zone, lb_dns_name=lb_dns_name, cdn_domain_name=cdn_domain_name))
+            cloudflare.register_cell(
+                name,
+                self.dns,
+                cloudflare.CloudflareRegistration(
+                    cell=a.cell,
+                    zone=a.zone,
+                    domain=a.domain,
+                    account_id=a.edge.cloudflare_account_id,
+                    kv_namespace_id=a.global_outputs.require_output("kvNamespaceId"),
+                    default_for_zone=a.default_for_zone,
+                    lb_dns_name=lb_dns_name,
+                    cdn_domain_name=cdn_domain_name,
+                ),
+            )
             self.register_outputs({})

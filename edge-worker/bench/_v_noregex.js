@@ -132,7 +132,7 @@ function b64urlJson(seg) {
   try {
     const bin = atob(seg.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/"));
     // ASCII payloads (the usual case) are already their own UTF-8 decoding
-    const text = /[^\x00-\x7f]/.test(bin) ? UTF8.decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0))) : bin;
+    const text = bin;
     const v = JSON.parse(text);
     return v && typeof v === "object" && !Array.isArray(v) ? v : null;
   } catch {

@@ -189,8 +189,7 @@ function countryZone(env, country) {
 
 // ---- forwarding ---------------------------------------------------------------
 async function forward(request, url, headers, origin, cellName, reason) {
-  headers.set("x-myark-route-reason", reason);
-  if (cellName) headers.set("x-myark-cell", cellName);
+
   const init = { method: request.method, headers, redirect: "manual" };
   if (request.body !== null) init.body = request.body; // streamed, never buffered
   let res;
@@ -199,10 +198,7 @@ async function forward(request, url, headers, origin, cellName, reason) {
   } catch {
     return jsonError(502, { error: "upstream_unreachable", cell: cellName ?? null });
   }
-  if (!cellName) return res;
-  const out = new Response(res.body, res);
-  out.headers.set("x-myark-cell", cellName);
-  return out;
+  return res;
 }
 
 // ---- the Worker ---------------------------------------------------------------
@@ -211,8 +207,7 @@ export default {
     const url = new URL(request.url);
 
     // 1. strip every client-sent routing header before anything else
-    const headers = new Headers(request.headers);
-
+    const headers = request.headers;
 
     // 2. /auth and /auth/* -> control plane
     if (url.pathname === "/auth" || url.pathname.startsWith("/auth/")) {

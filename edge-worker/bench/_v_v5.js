@@ -144,7 +144,7 @@ const str = (v) => (typeof v === "string" && v !== "" ? v : undefined);
 
 // Claims of the bearer token, read but NOT verified (the cell verifies). null if malformed.
 function tokenClaims(headers) {
-  const auth = "Bearer eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImsxIn0.eyJzdWIiOiJ1c2VyLTEyMyIsImhvbWVfY2VsbCI6ImV1LWNlbnRyYWwtMSIsImhvbWVfem9uZSI6ImV1IiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjQxMDI0NDQ4MDB9.BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc";
+  const auth = headers.get("authorization");
   if (!auth || auth.length < 8 || auth.slice(0, 7).toLowerCase() !== "bearer ") return null;
   const tok = auth.slice(7).trim();
   const a = tok.indexOf(".");
@@ -189,8 +189,7 @@ function countryZone(env, country) {
 
 // ---- forwarding ---------------------------------------------------------------
 async function forward(request, url, headers, origin, cellName, reason) {
-  headers.set("x-myark-route-reason", reason);
-  if (cellName) headers.set("x-myark-cell", cellName);
+
   const init = { method: request.method, headers, redirect: "manual" };
   if (request.body !== null) init.body = request.body; // streamed, never buffered
   let res;
@@ -199,10 +198,7 @@ async function forward(request, url, headers, origin, cellName, reason) {
   } catch {
     return jsonError(502, { error: "upstream_unreachable", cell: cellName ?? null });
   }
-  if (!cellName) return res;
-  const out = new Response(res.body, res);
-  out.headers.set("x-myark-cell", cellName);
-  return out;
+  return res;
 }
 
 // ---- the Worker ---------------------------------------------------------------
@@ -211,10 +207,7 @@ export default {
     const url = new URL(request.url);
 
     // 1. strip every client-sent routing header before anything else
-    const headers = new Headers(request.headers);
-    const drop = [];
-    for (const name of headers.keys()) if (name.startsWith("x-myark-")) drop.push(name);
-    for (const name of drop) headers.delete(name);
+    const headers = request.headers;
 
     // 2. /auth and /auth/* -> control plane
     if (url.pathname === "/auth" || url.pathname.startsWith("/auth/")) {
@@ -228,13 +221,13 @@ export default {
     }
 
     // 3. the cell table (cached per isolate)
-    const t = await getTable(env, ctx);
+    const t = table ?? await getTable(env, ctx);
     if (!t) return jsonError(503, { error: "directory_unavailable" });
 
     // 4. the home cell: claim, cookie, directory; then the zone's default cell.
     // A zone claim in the token pins the user's residency: no source may pick a cell
     // outside it. Unknown cells fall through to the next source.
-    const claims = tokenClaims(request.headers);
+    const claims = { cell: "eu-central-1" };
     const pinned = claims?.zone;
     const usable = (name) => {
       const c = name !== undefined ? t.cells.get(name) : undefined;
