@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cells import shard_commands, waves
+from cells.ops import cli as ops_cli
 from cells.config import ConfigError
 from cells.plan import PlanError
 
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     state.add_argument("action", choices=["check", "accept"])
     shard_commands.register(sub)
     waves.register(sub)
+    ops_cli.register(sub)
     return parser
 
 
@@ -113,10 +115,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        handler = {"plan": cmd_plan, "state": cmd_state, "shards": shard_commands.run, "waves": waves.run}[
-            args.command
-        ]
-        return handler(args)
+        handlers = {
+            "plan": cmd_plan,
+            "state": cmd_state,
+            "shards": shard_commands.run,
+            "waves": waves.run,
+            **ops_cli.HANDLERS,
+        }
+        return handlers[args.command](args)
     except (ConfigError, UsageError) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE

@@ -185,11 +185,11 @@ class CellSpec(Model):
     pilot: bool = Field(False, description="Pilot cells deploy in the wave after global, before the rest.")
     default_for_zone: bool = Field(False, description="New anonymous users of the zone land here.")
     network: NetworkSpec
-    load_balancer: LoadBalancerSpec = Field(default_factory=LoadBalancerSpec)
+    load_balancer: LoadBalancerSpec = Field(default_factory=lambda: LoadBalancerSpec.model_validate({}))
     api: ApiSpec
-    frontend: FrontendSpec = Field(default_factory=FrontendSpec)
-    documents: DocumentsSpec = Field(default_factory=DocumentsSpec)
-    analytics: AnalyticsSpec = Field(default_factory=AnalyticsSpec)
+    frontend: FrontendSpec = Field(default_factory=lambda: FrontendSpec.model_validate({}))
+    documents: DocumentsSpec = Field(default_factory=lambda: DocumentsSpec.model_validate({}))
+    analytics: AnalyticsSpec = Field(default_factory=lambda: AnalyticsSpec.model_validate({}))
     gcp: GcpSpec
     shards: ShardMap
 
@@ -292,7 +292,7 @@ class StackConfig(Model):
     kind: Literal["cell", "global"]
     domain: str = Field(description="Public domain; the API lives at api.<domain>.")
     environment: Literal["production", "staging", "development"] = "production"
-    edge: EdgeSpec = Field(default_factory=EdgeSpec)
+    edge: EdgeSpec = Field(default_factory=lambda: EdgeSpec.model_validate({}))
     global_stack: str | None = Field(
         None, description="Fully qualified name of the global stack a cell reads (org/project/stack)."
     )

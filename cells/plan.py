@@ -477,7 +477,12 @@ def record_plan(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in sf.values.items()},
         list(sf.secret_keys),
     )
-    run = program or (lambda: real_program.main(root))
+    def run() -> None:
+        if program is not None:
+            program()
+        else:
+            real_program.main(root)
+
     try:
         _sync_await(run_pulumi_func(run))
     except ConfigError as exc:

@@ -26,7 +26,7 @@ from cells.ops.directory import Refused, check_zone_keeps_active, effective
 from cells.ops.edge import HttpRequest, HttpResponse
 
 GLOBAL_REGION = "us-east-1"  # myark:global.region of the project's global stack
-TABLE = "myark-global-cell-directory"
+TABLE = "myark-cell-directory"  # components/control_plane.py
 ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 NAMESPACE_ID = "fedcba9876543210fedcba9876543210"
 TOKEN = "test-token"

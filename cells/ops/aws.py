@@ -7,10 +7,12 @@ what to check. The commands print that message and exit 1; nobody sees a traceba
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
@@ -161,10 +163,11 @@ class Aws:
         if profile not in _SESSIONS:
             try:
                 _SESSIONS[profile] = boto3.Session(profile_name=profile)
-            except ProfileNotFound:
-                known = ", ".join(sorted(boto3.Session().available_profiles)) or "none"
+            except ProfileNotFound as exc:
+                source = f"--profile {profile}" if profile else f"AWS_PROFILE={os.environ.get('AWS_PROFILE')}"
+                known = ", ".join(sorted(botocore.session.Session(profile=None).available_profiles)) or "none"
                 raise ConfigError(
-                    f"--profile {profile}: no such AWS profile in ~/.aws/config; known profiles: {known}"
+                    f"{source}: no such AWS profile in the AWS config files ({exc}); known profiles: {known}"
                 ) from None
         return cls(_SESSIONS[profile])
 

@@ -45,19 +45,18 @@ DIRECTORY_EXITS = (
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", help="AWS profile to use (default: the usual AWS credential chain)")
+    parser.add_argument(
+        "--profile", metavar="NAME", help="AWS profile to use (default: the usual AWS credential chain)"
+    )
 
 
 def register(subparsers: Any) -> None:
     """Add audit, status, drain, activate and down to an argparse subparsers object."""
-    raw = argparse.RawDescriptionHelpFormatter
-
     p_audit = subparsers.add_parser(
         "audit",
         help="audit a live cell against its rules (residency)",
         description="Audit what a live cell holds in the AWS account.",
         epilog=AUDIT_EXITS,
-        formatter_class=raw,
     )
     checks = p_audit.add_subparsers(dest="audit_check", required=True, metavar="CHECK")
     residency = checks.add_parser(
@@ -69,9 +68,8 @@ def register(subparsers: Any) -> None:
         "replicas and backup copies leaving the zone, buckets without encryption, full public access "
         "block or versioning, and DynamoDB tables without point-in-time recovery or deletion protection.",
         epilog=AUDIT_EXITS,
-        formatter_class=raw,
     )
-    residency.add_argument("stack", help="cell stack: the X of a Pulumi.X.yaml")
+    residency.add_argument("stack", metavar="STACK", help="cell stack: the X of a Pulumi.X.yaml")
     residency.add_argument(
         "--json", metavar="PATH", help="also write the findings as JSON to PATH (- for stdout only)"
     )
@@ -90,9 +88,8 @@ def register(subparsers: Any) -> None:
         "targets), ECS services tagged with the cell (running vs desired tasks), and CloudWatch alarms in "
         "ALARM named <cell>-... or tagged with the cell.",
         epilog=STATUS_EXITS,
-        formatter_class=raw,
     )
-    p_status.add_argument("stack", help="cell stack: the X of a Pulumi.X.yaml")
+    p_status.add_argument("stack", metavar="STACK", help="cell stack: the X of a Pulumi.X.yaml")
     p_status.add_argument(
         "--json", metavar="PATH", help="also write the checks as JSON to PATH (- for stdout only)"
     )
@@ -125,19 +122,20 @@ def register(subparsers: Any) -> None:
             description=description + " A zone keeps at least one active cell unless --force. "
             "Running the command again changes nothing (idempotent).",
             epilog=DIRECTORY_EXITS,
-            formatter_class=raw,
         )
-        p.add_argument("cell", help="cell name (myark:cell.name of a cell stack)")
+        p.add_argument("cell", metavar="CELL", help="cell name (myark:cell.name of a cell stack)")
         if command != "activate":
             p.add_argument(
                 "--force", action="store_true", help="allow leaving the cell's zone without an active cell"
             )
         p.add_argument(
             "--kv-namespace-id",
+            metavar="ID",
             help=f"Cloudflare edge: the directory's Workers KV namespace id (default: ${KV_NAMESPACE_ENV})",
         )
         p.add_argument(
             "--cloudflare-api-token",
+            metavar="TOKEN",
             help=f"Cloudflare edge: API token with Workers KV edit (default: ${CLOUDFLARE_TOKEN_ENV}; prefer "
             "the variable, a flag shows in shell history and ps)",
         )
@@ -192,6 +190,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         print(audit.render(result))
     if args.json:
         write_json(args.json, audit.to_json(result))
+        if args.json != "-":
+            print(f"wrote {args.json}")
     return EXIT_OK if result.clean else EXIT_FAILED
 
 
@@ -206,6 +206,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(status.render(health))
     if args.json:
         write_json(args.json, status.to_json(health))
+        if args.json != "-":
+            print(f"wrote {args.json}")
     return EXIT_OK if health.healthy else EXIT_FAILED
 
 

@@ -116,7 +116,9 @@ def register_cell(name: str, dns: Route53Dns, args: Route53Registration) -> aws.
         failure_threshold=3,
         enable_sni=True,
         tags={TAG_ROLE: "cell-health"},
-        opts=child,
+        # `cells drain/down/activate` invert the check to take the cell out of its zone's default:
+        # a later `pulumi up` must not undo that.
+        opts=pulumi.ResourceOptions(parent=dns.owner, ignore_changes=["invertHealthcheck"]),
     )
     zone_host = zone_api_host(args.zone, args.domain)
     if args.role_in_zone in ("primary", "secondary"):

@@ -1,6 +1,6 @@
 // Router vs pass-through throughput, both in workerd (Miniflare 4), same stubbed upstream.
 //
-//   node bench/bench.mjs [--n 5000] [--concurrency 16] [--batch 500] [--rounds 3] [--json PATH] [--e2e]
+//   node bench/bench.mjs [--n 5000] [--concurrency 16] [--batch 250] [--rounds 3] [--json PATH] [--e2e]
 //
 // Workers in one Miniflare instance:
 //   router      src/worker.js, real KV holding a cell table, warm cache, token naming its cell
@@ -27,7 +27,7 @@ const opt = (name, dflt) => {
 };
 const N = Number(opt("n", 5000));
 const CONCURRENCY = Number(opt("concurrency", 16));
-const BATCH = Number(opt("batch", 500));
+const BATCH = Number(opt("batch", 250));
 const ROUNDS = Number(opt("rounds", 3));
 const JSON_PATH = opt("json", null);
 const E2E = args.includes("--e2e");

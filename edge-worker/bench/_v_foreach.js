@@ -189,7 +189,8 @@ function countryZone(env, country) {
 
 // ---- forwarding ---------------------------------------------------------------
 async function forward(request, url, headers, origin, cellName, reason) {
-
+  headers.set("x-myark-route-reason", reason);
+  if (cellName) headers.set("x-myark-cell", cellName);
   const init = { method: request.method, headers, redirect: "manual" };
   if (request.body !== null) init.body = request.body; // streamed, never buffered
   let res;
@@ -198,7 +199,10 @@ async function forward(request, url, headers, origin, cellName, reason) {
   } catch {
     return jsonError(502, { error: "upstream_unreachable", cell: cellName ?? null });
   }
-  return res;
+  if (!cellName) return res;
+  const out = new Response(res.body, res);
+  out.headers.set("x-myark-cell", cellName);
+  return out;
 }
 
 // ---- the Worker ---------------------------------------------------------------
@@ -207,7 +211,10 @@ export default {
     const url = new URL(request.url);
 
     // 1. strip every client-sent routing header before anything else
-    const headers = request.headers;
+    const headers = new Headers(request.headers);
+    const drop = [];
+    headers.forEach((_, name) => { if (name.startsWith("x-myark-")) drop.push(name); });
+    for (const name of drop) headers.delete(name);
 
     // 2. /auth and /auth/* -> control plane
     if (url.pathname === "/auth" || url.pathname.startsWith("/auth/")) {
@@ -227,7 +234,7 @@ export default {
     // 4. the home cell: claim, cookie, directory; then the zone's default cell.
     // A zone claim in the token pins the user's residency: no source may pick a cell
     // outside it. Unknown cells fall through to the next source.
-    const claims = { cell: "eu-central-1" };
+    const claims = tokenClaims(request.headers);
     const pinned = claims?.zone;
     const usable = (name) => {
       const c = name !== undefined ? t.cells.get(name) : undefined;

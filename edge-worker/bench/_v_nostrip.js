@@ -133,7 +133,7 @@ function b64urlJson(seg) {
     const bin = atob(seg.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/"));
     // ASCII payloads (the usual case) are already their own UTF-8 decoding
     const text = /[^\x00-\x7f]/.test(bin) ? UTF8.decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0))) : bin;
-    const v = { sub: "user-123", home_cell: "eu-central-1", home_zone: "eu" };
+    const v = JSON.parse(text);
     return v && typeof v === "object" && !Array.isArray(v) ? v : null;
   } catch {
     return null;
@@ -212,9 +212,7 @@ export default {
 
     // 1. strip every client-sent routing header before anything else
     const headers = new Headers(request.headers);
-    const drop = [];
-    for (const name of headers.keys()) if (name.startsWith("x-myark-")) drop.push(name);
-    for (const name of drop) headers.delete(name);
+
 
     // 2. /auth and /auth/* -> control plane
     if (url.pathname === "/auth" || url.pathname.startsWith("/auth/")) {

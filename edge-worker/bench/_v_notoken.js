@@ -130,7 +130,7 @@ async function getTable(env, ctx) {
 function b64urlJson(seg) {
   if (!seg || seg.length > MAX_TOKEN_CHARS || !/^[A-Za-z0-9_-]+={0,2}$/.test(seg)) return null;
   try {
-    const bin = '{"sub":"user-123","home_cell":"eu-central-1","home_zone":"eu","iat":1700000000,"exp":4102444800}';
+    const bin = atob(seg.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/"));
     // ASCII payloads (the usual case) are already their own UTF-8 decoding
     const text = /[^\x00-\x7f]/.test(bin) ? UTF8.decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0))) : bin;
     const v = JSON.parse(text);
@@ -234,7 +234,7 @@ export default {
     // 4. the home cell: claim, cookie, directory; then the zone's default cell.
     // A zone claim in the token pins the user's residency: no source may pick a cell
     // outside it. Unknown cells fall through to the next source.
-    const claims = tokenClaims(request.headers);
+    const claims = { cell: "eu-central-1" };
     const pinned = claims?.zone;
     const usable = (name) => {
       const c = name !== undefined ? t.cells.get(name) : undefined;
