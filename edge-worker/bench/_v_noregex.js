@@ -128,11 +128,11 @@ async function getTable(env, ctx) {
 
 // ---- request inputs ---------------------------------------------------------
 function b64urlJson(seg) {
-  if (!seg || seg.length > MAX_TOKEN_CHARS || !/^[A-Za-z0-9_-]+={0,2}$/.test(seg)) return null;
+  if (!seg || seg.length > MAX_TOKEN_CHARS) return null;
   try {
     const bin = atob(seg.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/"));
     // ASCII payloads (the usual case) are already their own UTF-8 decoding
-    const text = /[^\x00-\x7f]/.test(bin) ? UTF8.decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0))) : bin;
+    const text = bin;
     const v = JSON.parse(text);
     return v && typeof v === "object" && !Array.isArray(v) ? v : null;
   } catch {
@@ -212,7 +212,9 @@ export default {
 
     // 1. strip every client-sent routing header before anything else
     const headers = new Headers(request.headers);
-
+    const drop = [];
+    for (const name of headers.keys()) if (name.startsWith("x-myark-")) drop.push(name);
+    for (const name of drop) headers.delete(name);
 
     // 2. /auth and /auth/* -> control plane
     if (url.pathname === "/auth" || url.pathname.startsWith("/auth/")) {
