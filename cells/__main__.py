@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cells import shard_commands, waves
-from cells.ops import cli as ops_cli
 from cells.config import ConfigError
+from cells.ops import cli as ops_cli
 from cells.plan import PlanError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

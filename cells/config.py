@@ -109,10 +109,8 @@ class ApiSpec(Model):
     @field_validator("image")
     @classmethod
     def _image(cls, value: str) -> str:
-        if (
-            not re.fullmatch(r"[a-z0-9./_:@-]+", value)
-            or (":" not in value.split("/")[-1]
-            and "@" not in value)
+        if not re.fullmatch(r"[a-z0-9./_:@-]+", value) or (
+            ":" not in value.split("/")[-1] and "@" not in value
         ):
             raise ValueError(
                 f"{value!r} is not a pinned image; write registry/name:tag or registry/name@sha256:..."

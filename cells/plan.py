@@ -477,6 +477,7 @@ def record_plan(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in sf.values.items()},
         list(sf.secret_keys),
     )
+
     def run() -> None:
         if program is not None:
             program()

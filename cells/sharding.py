@@ -240,7 +240,8 @@ class TenantShard(_Model):
     )
     dedicated_kms_key: bool = Field(False, description="Encrypt the tenant's data with a KMS key of its own.")
     residency: str | None = Field(
-        None, description="The residency zone the tenant's contract requires (e.g. eu); checked against the cell."
+        None,
+        description="The residency zone the tenant's contract requires (e.g. eu); checked against the cell.",
     )
 
 

@@ -25,8 +25,8 @@ STATEFUL_TYPES = frozenset(
         "gcp:bigquery/dataset:Dataset",
         "gcp:bigquery/table:Table",
         "gcp:kms/keyRing:KeyRing",
-    "gcp:kms/cryptoKey:CryptoKey",
-    "aws:route53/zone:Zone",
+        "gcp:kms/cryptoKey:CryptoKey",
+        "aws:route53/zone:Zone",
         "cloudflare:index/workersKvNamespace:WorkersKvNamespace",
     }
 )

@@ -153,7 +153,8 @@ function tokenClaims(headers) {
   const p = b64urlJson(tok.slice(a + 1, b));
   if (!p) return null;
   return {
-    cell: str(p.home_cell),
+    // Cognito ID tokens carry the attribute as `custom:home_cell`; other issuers as `home_cell`.
+    cell: str(p.home_cell) ?? str(p["custom:home_cell"]),
     zone: str(p.home_zone) ?? str(p.zone),
     sub: str(p.sub),
     tenant: str(p.tenant_id) ?? str(p.tenant),

@@ -7,6 +7,7 @@
 //   router-faulty  DIRECTORY = kv-proxy, TTL 1: KV failures with a warm cache
 //   router-cold    DIRECTORY = kv-proxy, TTL 30: KV failure before any table was loaded
 //   router-burst   DIRECTORY = kv-proxy, TTL 30: concurrent cold requests share one refresh
+//   router-direct  real KV, no outbound interception: a cell on a closed loopback port
 //   kv-proxy       a WorkerEntrypoint whose get()/list() forward to the real KV namespace,
 //                  count calls, and throw or stall on demand (admin over its fetch handler)
 // The router code has no test hook: a failing KV is a binding whose methods throw.
@@ -162,7 +163,7 @@ async function proxyAdmin(path) {
   return res.json();
 }
 
-const routerWorker = (name, ttl, directory) => ({
+const routerWorker = (name, ttl, directory, outbound = upstream) => ({
   name,
   modules: true,
   scriptPath,
@@ -171,7 +172,7 @@ const routerWorker = (name, ttl, directory) => ({
   ...(directory === "kv"
     ? { kvNamespaces: { DIRECTORY: "directory" } }
     : { serviceBindings: { DIRECTORY: { name: "kv-proxy", entrypoint: "Kv" } } }),
-  outboundService: upstream,
+  ...(outbound ? { outboundService: outbound } : {}),
 });
 
 before(async () => {
@@ -183,6 +184,8 @@ before(async () => {
       routerWorker("router-faulty", "1", "proxy"),
       routerWorker("router-cold", "30", "proxy"),
       routerWorker("router-burst", "30", "proxy"),
+      // no outbound interception: its only test targets a closed loopback port
+      routerWorker("router-direct", "0", "kv", null),
       {
         name: "kv-proxy",
         modules: true,
@@ -203,6 +206,8 @@ after(async () => {
 // expect: forwarded -> {origin, cell, reason}; error -> {status, error, retry, ...fields}
 const CASES = [
   // claim
+  { name: "Cognito's custom:home_cell claim routes too", headers: bearer({ sub: "u1", "custom:home_cell": "eu-central-1" }),
+    expect: { cell: "eu-central-1", reason: "claim" } },
   { name: "claim routes to the named cell", headers: bearer({ sub: "u1", home_cell: "eu-central-1" }),
     expect: { cell: "eu-central-1", reason: "claim" } },
   { name: "claim wins over the client's country zone (US cell from DE)", country: "DE",
@@ -353,6 +358,16 @@ describe("routing table", () => {
       if (res.status === 200) assert.equal(text, `upstream ${new URL(expectedUrl).host}`);
     });
   }
+});
+
+test("unreachable cell (connection refused on loopback) -> 502 JSON, no failover", async () => {
+  await setKV({ "cell:eu-broken-1": JSON.stringify({ name: "eu-broken-1", zone: "eu", origin: "http://127.0.0.1:9" }) });
+  const r = await send("/v1/me", { worker: "router-direct", country: "DE", headers: bearer({ home_cell: "eu-broken-1" }) });
+  assert.equal(r.res.status, 502, r.text);
+  assert.match(r.res.headers.get("content-type"), /^application\/json/);
+  assert.equal(r.res.headers.get("retry-after"), "30");
+  assert.deepEqual(JSON.parse(r.text), { error: "upstream_unreachable", cell: "eu-broken-1" });
+  assert.equal(r.ups.length, 0);
 });
 
 describe("bodies", () => {
