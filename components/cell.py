@@ -19,6 +19,7 @@ from cells.naming import (
     federation_audience,
     shard_map_parameter,
 )
+from components.alarms import CellAlarms, CellAlarmsArgs
 from components.api import ApiService, ApiServiceArgs
 from components.data_stores import DataStores, DataStoresArgs
 from components.federation import Federation, FederationArgs
@@ -160,6 +161,17 @@ class Cell(pulumi.ComponentResource):
         self.api.grant("billing-publish", ["events:PutEvents"], [args.billing_bus_arn])
         self.api.grant(
             "shard-map-read", ["ssm:GetParameter", "kms:Decrypt"], [self.shard_map.arn, self.key.arn]
+        )
+        CellAlarms(
+            name,
+            CellAlarmsArgs(
+                cell=name,
+                lb_arn_suffix=self.load_balancer.alb.arn_suffix,
+                target_group_arn_suffix=self.load_balancer.target_group.arn_suffix,
+                cluster_name=self.api.cluster.name,
+                service_name=self.api.service.name,
+            ),
+            opts=child,
         )
         self.frontend = Frontend(
             name,
