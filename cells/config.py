@@ -13,10 +13,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from cells.regions import REGIONS, ZONES
@@ -38,6 +46,23 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 
 
+def _log_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        nearest = min(LOG_RETENTION_DAYS, key=lambda d: abs(d - value))
+        raise ValueError(f"{value} is not a CloudWatch retention period; nearest valid is {nearest}")
+    return value
+
+
+def _known_region(value: str) -> str:
+    if value not in REGIONS:
+        raise ValueError(f"unknown region {value!r}; known regions: {', '.join(sorted(REGIONS))}")
+    return value
+
+
+LogRetention = Annotated[int, AfterValidator(_log_retention)]
+KnownRegion = Annotated[str, AfterValidator(_known_region)]
+
+
 class ConfigError(Exception):
     """A user mistake in config: the message is the whole story, never a traceback."""
 
@@ -56,7 +81,7 @@ class NetworkSpec(Model):
     nat_gateways: Literal["perAz", "single"] = Field(
         "perAz", description="One NAT gateway per AZ (resilient) or one for the cell (small cells)."
     )
-    flow_log_retention_days: int = Field(365, description="Days VPC flow logs are kept.")
+    flow_log_retention_days: LogRetention = Field(365, description="Days VPC flow logs are kept.")
 
     @field_validator("cidr")
     @classmethod
@@ -77,11 +102,6 @@ class NetworkSpec(Model):
                 "(3 AZs x public, private and isolated subnets)"
             )
         return value
-
-    @field_validator("flow_log_retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        return _log_retention(value)
 
 
 class LoadBalancerSpec(Model):
@@ -104,7 +124,7 @@ class ApiSpec(Model):
     max_count: int = Field(6, ge=1, le=200)
     cpu_target_percent: int = Field(60, ge=10, le=90, description="Autoscaling target for average CPU.")
     health_check_path: str = Field("/healthz", pattern=r"^/[A-Za-z0-9/_.-]*$")
-    log_retention_days: int = Field(365)
+    log_retention_days: LogRetention = Field(365, description="Days the API's logs are kept.")
 
     @field_validator("image")
     @classmethod
@@ -125,11 +145,6 @@ class ApiSpec(Model):
                 f"{value} is not a Fargate CPU size; valid: {', '.join(map(str, FARGATE_SIZES))}"
             )
         return value
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        return _log_retention(value)
 
     @model_validator(mode="after")
     def _sizes(self) -> ApiSpec:
@@ -179,7 +194,7 @@ class CellSpec(Model):
     """One cell: a self-contained regional deployment of MyARK."""
 
     name: str = Field(description="The cell's name, used in hostnames, tags and the directory.")
-    region: str = Field(description="AWS region; its residency zone comes from the region table.")
+    region: KnownRegion = Field(description="AWS region; its residency zone comes from the region table.")
     pilot: bool = Field(False, description="Pilot cells deploy in the wave after global, before the rest.")
     default_for_zone: bool = Field(False, description="New anonymous users of the zone land here.")
     network: NetworkSpec
@@ -198,13 +213,6 @@ class CellSpec(Model):
             raise ValueError(
                 f"{value!r} is not a cell name; use 3-32 lowercase letters, digits and hyphens, e.g. eu-central-1"
             )
-        return value
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str) -> str:
-        if value not in REGIONS:
-            raise ValueError(f"unknown region {value!r}; known regions: {', '.join(sorted(REGIONS))}")
         return value
 
     @model_validator(mode="after")
@@ -258,18 +266,11 @@ class EdgeSpec(Model):
 class GlobalSpec(Model):
     """The global control plane: identity, billing, cell directory, placement, edge."""
 
-    region: str = Field("us-east-1", description="AWS region of the control plane.")
+    region: KnownRegion = Field("us-east-1", description="AWS region of the control plane.")
     placement: dict[str, dict[str, int]] = Field(
         default_factory=dict,
         description="Per zone, the weight (percent) of new users placed in each cell; sticky per user.",
     )
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str) -> str:
-        if value not in REGIONS:
-            raise ValueError(f"unknown region {value!r}; known regions: {', '.join(sorted(REGIONS))}")
-        return value
 
     @field_validator("placement")
     @classmethod
@@ -353,13 +354,6 @@ class StackSettings:
 
 def stack_file(stack: str, root: Path = PROJECT_ROOT) -> Path:
     return root / f"Pulumi.{stack}.yaml"
-
-
-def _log_retention(value: int) -> int:
-    if value not in LOG_RETENTION_DAYS:
-        nearest = min(LOG_RETENTION_DAYS, key=lambda d: abs(d - value))
-        raise ValueError(f"{value} is not a CloudWatch retention period; nearest valid is {nearest}")
-    return value
 
 
 def _format_error(file: str, err: Any) -> str:

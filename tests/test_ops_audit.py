@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import botocore.client
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 from moto import mock_aws
+from ops_support import SESSION, client, fake_credentials, run
 
-from cells.config import ConfigError
 from cells.ops import audit
 from cells.ops.aws import Aws
-from cells.ops.cli import HANDLERS, register
 from cells.regions import REGIONS
 
 CELL = "eu-central-1"  # the project's eu cell: stack, cell name and region
@@ -31,38 +27,9 @@ TAGS = [
 ]
 
 
-def run(argv: list[str], root: Path) -> int:
-    """The command as `python -m cells` runs it: register + HANDLERS, ConfigError -> 2."""
-    parser = argparse.ArgumentParser(prog="cells")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    args.root = root
-    try:
-        return HANDLERS[args.command](args)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-
-
-# moto resets boto3's default session for every test, and a new session re-reads every service model
-# (seconds per test): the tests share one session and its clients instead (moto answers them all).
-SESSION = boto3.Session()
-_CLIENTS: dict[tuple[str, str], Any] = {}
-
-
-def client(service: str, region_name: str) -> Any:
-    key = (service, region_name)
-    if key not in _CLIENTS:
-        _CLIENTS[key] = SESSION.client(service, region_name=region_name)
-    return _CLIENTS[key]
-
-
 @pytest.fixture
 def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(key, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    fake_credentials(monkeypatch, "us-east-1")
     with mock_aws():
         yield
 

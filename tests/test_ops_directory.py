@@ -3,15 +3,12 @@ and a zone never loses its last active cell by accident."""
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-import boto3
 import botocore.client
 import pytest
 import yaml
@@ -19,9 +16,8 @@ from botocore.exceptions import ClientError, NoCredentialsError
 from hypothesis import given
 from hypothesis import strategies as st
 from moto import mock_aws
+from ops_support import client, fake_credentials, run
 
-from cells.config import ConfigError
-from cells.ops.cli import HANDLERS, register
 from cells.ops.directory import Refused, check_zone_keeps_active, effective
 from cells.ops.edge import HttpRequest, HttpResponse
 
@@ -31,19 +27,6 @@ ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 NAMESPACE_ID = "fedcba9876543210fedcba9876543210"
 TOKEN = "test-token"
 SPARE = "eu-spare"  # a second cell of zone eu, added to the fleet copy
-
-
-def run(argv: list[str], root: Path, **extra: Any) -> int:
-    """The commands as `python -m cells` runs them: register + HANDLERS, ConfigError -> 2."""
-    parser = argparse.ArgumentParser(prog="cells")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    vars(args).update(root=root, **extra)
-    try:
-        return HANDLERS[args.command](args)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
 
 
 def edit_all(root: Path, change) -> None:
@@ -112,19 +95,6 @@ class FakeKV:
         return [r for r in self.requests if r.method == "PUT"]
 
 
-# moto resets boto3's default session for every test, and a new session re-reads every service model
-# (seconds per test): the tests share one session and its clients instead (moto answers them all).
-SESSION = boto3.Session()
-_CLIENTS: dict[tuple[str, str], Any] = {}
-
-
-def client(service: str, region_name: str) -> Any:
-    key = (service, region_name)
-    if key not in _CLIENTS:
-        _CLIENTS[key] = SESSION.client(service, region_name=region_name)
-    return _CLIENTS[key]
-
-
 def directory_table() -> None:
     """The global stack's cell directory, as it deploys it (no items yet)."""
     client("dynamodb", region_name=GLOBAL_REGION).create_table(
@@ -159,10 +129,7 @@ def health_checks(root: Path) -> None:
 @pytest.fixture
 def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A moto account with the global stack's cell directory table."""
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(key, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", GLOBAL_REGION)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    fake_credentials(monkeypatch, GLOBAL_REGION)
     for key in ("MYARK_KV_NAMESPACE_ID", "CLOUDFLARE_API_TOKEN"):
         monkeypatch.delenv(key, raising=False)
     with mock_aws():
