@@ -124,7 +124,7 @@ def cloudflare_fleet(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def cloudflare_plans(cloudflare_fleet: Path) -> dict[str, Plan]:
-    return {s: record_plan(s, root=cloudflare_fleet) for s in ("global", "eu-central-1")}
+    return {s: record_plan(s, root=cloudflare_fleet) for s in ("global", "eu-central-1", "us-east-1")}
 
 
 def test_cloudflare_global_deploys_the_worker_with_its_kv_directory(cloudflare_plans) -> None:
@@ -146,6 +146,15 @@ def test_cloudflare_token_is_a_secret_in_the_plan(cloudflare_plans) -> None:
     for plan in cloudflare_plans.values():
         provider = plan.one("pulumi:providers:cloudflare")
         assert provider.inputs["apiToken"] == "[secret]"
+
+
+def test_every_stack_plans_in_cloudflare_mode_without_violations(cloudflare_plans) -> None:
+    from cells.policies import check_plan
+
+    for stack, plan in cloudflare_plans.items():
+        assert not [v for v in check_plan(plan) if v["level"] == "mandatory"], stack
+    us = cloudflare_plans["us-east-1"].one("cloudflare:index/workersKv:WorkersKv").inputs
+    assert us["keyName"] == "cell:us-east-1" and json.loads(us["value"])["zone"] == "us"
 
 
 def test_cloudflare_cell_registers_its_own_kv_entry_and_admits_only_cloudflare(cloudflare_plans) -> None:
