@@ -106,7 +106,17 @@ def check_fleet(fleet: Fleet) -> None:
                 f"fleet: {NAMESPACE}:cell.defaultForZone: zone {zone} needs exactly one default cell, "
                 f"found {len(defaults)} ({names}); set defaultForZone: true on one of {cells}"
             )
-    for zone, weights in glob.config.global_spec.placement.items():
+    placement = glob.config.global_spec.placement
+    for zone in zones:
+        if zone not in placement:
+            cells = {s.cell.name: 0 for s in fleet.cells_in_zone(zone)}
+            default = next(s.cell.name for s in fleet.cells_in_zone(zone) if s.cell.default_for_zone)
+            raise ConfigError(
+                f"{glob.file}: {NAMESPACE}:global.placement.{zone}: zone {zone} has cells but no placement "
+                f"weights, so its new users could not be placed; add e.g. {zone}: {{{default}: 100}} "
+                f"(cells there: {', '.join(sorted(cells))})"
+            )
+    for zone, weights in placement.items():
         zone_cells = {s.cell.name for s in fleet.cells_in_zone(zone)}
         for name in weights:
             if name not in zone_cells:

@@ -228,6 +228,12 @@ BAD_CONFIGS: list[tuple[str, str, Callable[[dict[str, Any]], None], tuple[str, .
         ("myark:global.placement.eu.eu-west-9", "no cell 'eu-west-9' in zone eu", "eu-central-1"),
     ),
     (
+        "zone-without-placement",
+        "global",
+        lambda cfg: cfg["myark:global"]["placement"].pop("eu"),
+        ("Pulumi.global.yaml", "myark:global.placement.eu", "no placement weights", "eu: {eu-central-1: 100}"),
+    ),
+    (
         "shard-count-out-of-range",
         "eu-central-1",
         _set("shards.logical", 60),
