@@ -109,7 +109,7 @@ class LoadBalancerSpec(Model):
     ssl_policy: Literal["ELBSecurityPolicy-TLS13-1-2-2021-06", "ELBSecurityPolicy-TLS13-1-3-2021-06"] = Field(
         "ELBSecurityPolicy-TLS13-1-2-2021-06", description="TLS policy: 1.2 minimum, or 1.3 only."
     )
-    idle_timeout_seconds: int = Field(60, ge=1, le=4000)
+    idle_timeout_seconds: int = Field(60, ge=1, le=4000, description="Idle connection timeout.")
 
 
 class ApiSpec(Model):
@@ -118,12 +118,14 @@ class ApiSpec(Model):
     image: str = Field(description="Container image, pinned by digest or tag.")
     cpu: int = Field(512, description="Fargate CPU units.")
     memory: int = Field(1024, description="Fargate memory (MiB), valid for the CPU size.")
-    port: int = Field(8080, ge=1024, le=65535)
-    desired_count: int = Field(2, ge=1, le=100)
-    min_count: int = Field(2, ge=1, le=100)
-    max_count: int = Field(6, ge=1, le=200)
+    port: int = Field(8080, ge=1024, le=65535, description="The container's port (unprivileged).")
+    desired_count: int = Field(2, ge=1, le=100, description="Tasks at deploy; autoscaling moves it after.")
+    min_count: int = Field(2, ge=1, le=100, description="Autoscaling floor.")
+    max_count: int = Field(6, ge=1, le=200, description="Autoscaling ceiling.")
     cpu_target_percent: int = Field(60, ge=10, le=90, description="Autoscaling target for average CPU.")
-    health_check_path: str = Field("/healthz", pattern=r"^/[A-Za-z0-9/_.-]*$")
+    health_check_path: str = Field(
+        "/healthz", pattern=r"^/[A-Za-z0-9/_.-]*$", description="Probed by the load balancer and Route53."
+    )
     log_retention_days: LogRetention = Field(365, description="Days the API's logs are kept.")
 
     @field_validator("image")
@@ -163,7 +165,9 @@ class ApiSpec(Model):
 
 
 class FrontendSpec(Model):
-    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_100"
+    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = Field(
+        "PriceClass_100", description="CloudFront edge locations used (100: North America and Europe)."
+    )
 
 
 class DocumentsSpec(Model):
@@ -175,8 +179,10 @@ class DocumentsSpec(Model):
 class AnalyticsSpec(Model):
     """BigQuery retention: how long partitions of each table live."""
 
-    events_retention_days: int = Field(400, ge=30, le=3650)
-    valuation_logs_retention_days: int = Field(1825, ge=30, le=3650)
+    events_retention_days: int = Field(400, ge=30, le=3650, description="Partition expiry of `events`.")
+    valuation_logs_retention_days: int = Field(
+        1825, ge=30, le=3650, description="Partition expiry of `valuation_logs`."
+    )
 
 
 class GcpSpec(Model):
@@ -197,14 +203,22 @@ class CellSpec(Model):
     region: KnownRegion = Field(description="AWS region; its residency zone comes from the region table.")
     pilot: bool = Field(False, description="Pilot cells deploy in the wave after global, before the rest.")
     default_for_zone: bool = Field(False, description="New anonymous users of the zone land here.")
-    network: NetworkSpec
-    load_balancer: LoadBalancerSpec = Field(default_factory=lambda: LoadBalancerSpec.model_validate({}))
-    api: ApiSpec
-    frontend: FrontendSpec = Field(default_factory=lambda: FrontendSpec.model_validate({}))
-    documents: DocumentsSpec = Field(default_factory=lambda: DocumentsSpec.model_validate({}))
-    analytics: AnalyticsSpec = Field(default_factory=lambda: AnalyticsSpec.model_validate({}))
-    gcp: GcpSpec
-    shards: ShardMap
+    network: NetworkSpec = Field(description="The cell's VPC.")
+    load_balancer: LoadBalancerSpec = Field(
+        default_factory=lambda: LoadBalancerSpec.model_validate({}), description="The cell's ALB."
+    )
+    api: ApiSpec = Field(description="The API service on ECS Fargate.")
+    frontend: FrontendSpec = Field(
+        default_factory=lambda: FrontendSpec.model_validate({}), description="S3 + CloudFront web app."
+    )
+    documents: DocumentsSpec = Field(
+        default_factory=lambda: DocumentsSpec.model_validate({}), description="The user documents bucket."
+    )
+    analytics: AnalyticsSpec = Field(
+        default_factory=lambda: AnalyticsSpec.model_validate({}), description="BigQuery retention."
+    )
+    gcp: GcpSpec = Field(description="The cell's GCP project (Firestore, BigQuery, federation).")
+    shards: ShardMap = Field(description="Logical shard count, physical shards, dedicated tenants.")
 
     @field_validator("name")
     @classmethod
@@ -248,8 +262,10 @@ class EdgeSpec(Model):
     provider: Literal["route53", "cloudflare"] = Field(
         "route53", description="cloudflare routes per user (Worker); route53 routes per DNS query."
     )
-    cloudflare_account_id: str | None = None
-    cloudflare_zone_id: str | None = None
+    cloudflare_account_id: str | None = Field(None, description="Cloudflare account id (32 hex digits).")
+    cloudflare_zone_id: str | None = Field(
+        None, description="Cloudflare zone id of the domain (32 hex digits)."
+    )
 
     @model_validator(mode="after")
     def _cloudflare_ids(self) -> EdgeSpec:
@@ -288,15 +304,24 @@ class GlobalSpec(Model):
 class StackConfig(Model):
     """Everything under `myark:` in one stack file."""
 
-    kind: Literal["cell", "global"]
+    kind: Literal["cell", "global"] = Field(
+        description="What the stack builds: one cell, or the global control plane."
+    )
     domain: str = Field(description="Public domain; the API lives at api.<domain>.")
-    environment: Literal["production", "staging", "development"] = "production"
-    edge: EdgeSpec = Field(default_factory=lambda: EdgeSpec.model_validate({}))
+    environment: Literal["production", "staging", "development"] = Field(
+        "production", description="Tagged on every resource (myark:environment)."
+    )
+    edge: EdgeSpec = Field(
+        default_factory=lambda: EdgeSpec.model_validate({}),
+        description="The fleet's edge: same in every stack.",
+    )
     global_stack: str | None = Field(
         None, description="Fully qualified name of the global stack a cell reads (org/project/stack)."
     )
-    cell: CellSpec | None = None
-    global_: GlobalSpec | None = Field(None, alias="global")
+    cell: CellSpec | None = Field(None, description="The cell (cell stacks only).")
+    global_: GlobalSpec | None = Field(
+        None, alias="global", description="The control plane (global stack only)."
+    )
     cloudflare_api_token: str | None = Field(None, description="Secret. Required by the cloudflare edge.")
     aws_scp_target: str | None = Field(
         None,
