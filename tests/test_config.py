@@ -231,7 +231,12 @@ BAD_CONFIGS: list[tuple[str, str, Callable[[dict[str, Any]], None], tuple[str, .
         "zone-without-placement",
         "global",
         lambda cfg: cfg["myark:global"]["placement"].pop("eu"),
-        ("Pulumi.global.yaml", "myark:global.placement.eu", "no placement weights", "eu: {eu-central-1: 100}"),
+        (
+            "Pulumi.global.yaml",
+            "myark:global.placement.eu",
+            "no placement weights",
+            "eu: {eu-central-1: 100}",
+        ),
     ),
     (
         "shard-count-out-of-range",
