@@ -69,7 +69,6 @@ class CellEdge(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CellEdgeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("myark:edge:CellEdge", name, None, opts)
-        self._name_ = name
         self.args = args
         if args.edge.provider == "route53":
             from components.edge.route53 import Route53Dns
@@ -97,7 +96,7 @@ class CellEdge(pulumi.ComponentResource):
         cdn_zone_id: pulumi.Input[str],
     ) -> None:
         a = self.args
-        name = self._name_
+        name = self._name
         if a.edge.provider == "route53":
             from components.edge import route53
 
