@@ -38,13 +38,18 @@ def measure(argv: list[str]) -> tuple[float, float]:
 
 
 def sdk_imports(stack: str) -> str:
-    """Code that imports every SDK class the stack's plan uses (the SDKs load submodules lazily,
-    so touching each class is what makes the import real)."""
+    """Code that imports every SDK class the stack's plan process uses (the SDKs load submodules
+    lazily, so touching each class is what makes the import real). A cell's plan also runs the
+    global stack's program, offline, to feed its StackReference: those classes count too."""
+    from cells.config import read_stack_file
     from cells.plan import record_plan
 
-    plan = record_plan(stack)
+    plans = [record_plan(stack)]
+    ref = read_stack_file(stack).values.get("myark:globalStack")
+    if isinstance(ref, str):
+        plans.append(record_plan(ref.rsplit("/", 1)[-1]))
     lines = {"import pulumi", "import cells.config, cells.fleet, cells.plan"}
-    for r in plan.resources:
+    for r in (r for plan in plans for r in plan.resources):
         pkg, _, rest = r.type.partition(":")
         if r.type.startswith("pulumi:providers:"):
             lines.add(f"import pulumi_{r.type.split(':')[2]} as _p; _p.Provider")
@@ -55,9 +60,15 @@ def sdk_imports(stack: str) -> str:
     return "\n".join(sorted(lines))
 
 
-def median_of(runs: int, argv: list[str]) -> tuple[float, float]:
-    samples = [measure(argv) for _ in range(runs)]
-    return statistics.median(s[0] for s in samples), max(s[1] for s in samples)
+def paired(runs: int, floor_argv: list[str], plan_argv: list[str]) -> tuple[tuple[float, float], ...]:
+    """Median wall time and peak RSS of each, the two runs interleaved so drift hits both alike."""
+    floors, plans = [], []
+    for _ in range(runs):
+        floors.append(measure(floor_argv))
+        plans.append(measure(plan_argv))
+    return tuple(
+        (statistics.median(s[0] for s in samples), max(s[1] for s in samples)) for samples in (floors, plans)
+    )
 
 
 def main() -> int:
@@ -76,8 +87,7 @@ def main() -> int:
     measure([py, "-m", "cells", "plan", "global", "--quiet"])
     for stack in list_stacks():
         code = sdk_imports(stack)
-        floor = median_of(args.runs, [py, "-c", code])
-        plan = median_of(args.runs, [py, "-m", "cells", "plan", stack, "--quiet"])
+        floor, plan = paired(args.runs, [py, "-c", code], [py, "-m", "cells", "plan", stack, "--quiet"])
         rows.append(
             {
                 "stack": stack,
