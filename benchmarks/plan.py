@@ -113,7 +113,7 @@ def main() -> int:
     if args.suite:
         start = time.perf_counter()
         subprocess.run(
-            [py, "-m", "pytest", "-q", "-n", "2", "-p", "no:warnings"],
+            [py, "-m", "pytest", "-q", "-n", "2", "--dist", "loadfile", "-p", "no:warnings"],
             cwd=ROOT,
             check=False,
             stdout=subprocess.DEVNULL,
