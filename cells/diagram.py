@@ -66,5 +66,5 @@ def mermaid(plan: Plan) -> str:
         lines.append(f"  edge --> {node(entry)}")
     for src, dst, label in FLOWS:
         if src in types and dst in types:
-            lines.append(f"  {node(types[src])} -- {label} --> {node(types[dst])}")
+            lines.append(f'  {node(types[src])} -->|"{label}"| {node(types[dst])}')
     return "\n".join(lines)
