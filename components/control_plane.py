@@ -94,7 +94,8 @@ class ControlPlane(pulumi.ComponentResource):
             event_source_arn=self.billing_bus.arn,
             retention_days=400,
             description="Usage events cells published, kept for billing disputes",
-            opts=child,
+            kms_key_identifier=self.key.arn,
+            opts=keep,
         )
         self.directory = aws.dynamodb.Table(
             f"{name}-directory",

@@ -28,6 +28,8 @@ def test_global_builds_identity_billing_directory_and_placement(plan_of) -> None
     assert table.inputs["serverSideEncryption"]["enabled"] and table.protect
     assert table.inputs["tags"]["myark:role"] == "cell-directory"
     assert plan.one("aws:cloudwatch/eventBus:EventBus").inputs["kmsKeyIdentifier"].startswith("arn:aws:kms:")
+    archive = plan.one("aws:cloudwatch/eventArchive:EventArchive")
+    assert archive.inputs["kmsKeyIdentifier"].startswith("arn:aws:kms:") and archive.protect
     out = plan.outputs
     assert out["placement"] == {"eu": {"eu-central-1": 100}, "us": {"us-east-1": 100}}
     assert out["homeCellClaim"] == "custom:home_cell"
