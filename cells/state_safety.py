@@ -20,7 +20,7 @@ STATEFUL_TYPES = frozenset(
         "aws:kms/key:Key",
         "aws:cloudwatch/logGroup:LogGroup",
         "aws:dynamodb/table:Table",
-    "aws:cloudwatch/eventArchive:EventArchive",
+        "aws:cloudwatch/eventArchive:EventArchive",
         "aws:cognito/userPool:UserPool",
         "gcp:firestore/database:Database",
         "gcp:bigquery/dataset:Dataset",
