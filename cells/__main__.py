@@ -89,14 +89,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from cells.plan_view import render_summary, render_tree
 
     plan = record_plan(args.stack)
-    try:
-        from cells.policies import check_plan
-    except ImportError:  # pragma: no cover - policies arrive with the guardrails work
-        check_plan = None
-    mandatory = 0
-    if check_plan is not None:
-        plan.violations = check_plan(plan)
-        mandatory = sum(1 for v in plan.violations if v["level"] == "mandatory")
+    from cells.policies import check_plan
+
+    plan.violations = check_plan(plan)
+    mandatory = sum(1 for v in plan.violations if v["level"] == "mandatory")
     if not args.quiet:
         print(render_tree(plan))
     print(render_summary(plan))

@@ -105,10 +105,6 @@ ZONES: dict[str, Zone] = {
 DEFAULT_ZONE = "us"
 
 
-def zone_of_country(country: str) -> str:
-    return next((z.name for z in ZONES.values() if country in z.countries), DEFAULT_ZONE)
-
-
 REGIONS: dict[str, Region] = {
     "us-east-1": Region("us-east-1", "us", ("a", "b", "c", "d", "e", "f"), "us-east4", "nam5", "US"),
     "us-east-2": Region("us-east-2", "us", ("a", "b", "c"), "us-east1", "us-east1", "US"),
@@ -123,14 +119,6 @@ REGIONS: dict[str, Region] = {
 # issued in us-east-1: the one documented residency exception, it holds no user data.
 AWS_GLOBAL_MODULES = frozenset({"iam", "cloudfront", "route53", "organizations", "shield"})
 CLOUDFRONT_CERT_REGION = "us-east-1"
-
-
-def region_of(name: str) -> Region:
-    return REGIONS[name]
-
-
-def zone_of_region(name: str) -> str:
-    return REGIONS[name].zone
 
 
 def location_in_zone(location: str, zone: str) -> bool:

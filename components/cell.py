@@ -61,7 +61,6 @@ class Cell(pulumi.ComponentResource):
         self.logs = LogArchive(
             name,
             LogArchiveArgs(
-                region=spec.region,
                 account_id=args.account_id,
                 retention_days=spec.load_balancer.access_log_retention_days,
             ),

@@ -62,7 +62,7 @@ class LoadBalancer(pulumi.ComponentResource):
             subject_alternative_names=list(args.host_names[1:]),
             validation_method="DNS",
             options={"certificate_transparency_logging_preference": "ENABLED"},
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=False),
+            opts=child,
         )
         self.alb = aws.lb.LoadBalancer(
             f"{name}-alb",

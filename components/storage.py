@@ -53,7 +53,6 @@ class DocumentStore(pulumi.ComponentResource):
 
 @dataclass(frozen=True)
 class LogArchiveArgs:
-    region: str
     account_id: pulumi.Input[str]
     retention_days: int
 

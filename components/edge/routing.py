@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from cells.config import EdgeSpec
+from components.edge.dns import EdgeDns
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class EdgeRouting(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers=[provider]),
             )
-        self.dns = backend.dns
+        self.dns: EdgeDns = backend.dns
         self.outputs: dict[str, Any] = dict(backend.outputs)
         self.register_outputs(self.outputs)
 
