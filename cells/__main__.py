@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", metavar="PATH", help="also write the recorded plan as JSON to PATH")
     plan.add_argument("--diagram", metavar="PATH", help="also write a Mermaid diagram of the stack to PATH")
     plan.add_argument("--quiet", action="store_true", help="print only the summary counts")
+    plan.add_argument(
+        "--root", metavar="DIR", type=Path, help="the project directory holding the stack files (default: this one)"
+    )
     state = sub.add_parser(
         "state",
         help="check or accept the committed URNs of stateful resources",
@@ -88,7 +91,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from cells.plan import record_plan
     from cells.plan_view import render_summary, render_tree
 
-    plan = record_plan(args.stack)
+    plan = record_plan(args.stack, root=args.root) if args.root else record_plan(args.stack)
     from cells.policies import check_plan
 
     plan.violations = check_plan(plan)

@@ -22,8 +22,12 @@ CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
 
 
 def main(root: Path = PROJECT_ROOT) -> None:
-    settings = from_runtime()  # the stack's own config first: its errors name its file
-    fleet = load_fleet(root, focus=settings.stack)
+    import pulumi
+
+    # The fleet first: the global stack file declares the zones a cell's config is checked against.
+    # Every error names its file (the stack's own first), so a draft elsewhere is named too.
+    fleet = load_fleet(root, focus=pulumi.get_stack())
+    settings = from_runtime(fleet.zones, fleet.global_stack.file)
     if settings.config.kind == "cell":
         build_cell_stack(settings, fleet)
     else:

@@ -1,10 +1,18 @@
-"""The one table of residency facts: AWS region -> zone, AZs, GCP and data locations.
+"""Residency: the facts of each AWS region (code), and the zones the fleet declares (config).
 
-No Pulumi here. Every other module asks this table; none repeats a region's facts.
+Two kinds of knowledge, kept apart. The **facts** of a region (its AZs, its GCP twin, where
+Firestore, BigQuery and Cloud KMS live beside it) are physics: one table here, for every AWS
+commercial region that has a GCP region in the same country. **Which regions form a residency
+zone**, its countries and its GCP location constraint are a legal decision: declared in the global
+stack file (`myark:global.zones`), validated by `cells.config`, and served from here to every
+consumer (policies, SCP, GCP constraint, edge, audit) as `ZONES`.
+
+No Pulumi here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 
@@ -25,10 +33,9 @@ class Zone:
 
 @dataclass(frozen=True)
 class Region:
-    """Facts about one AWS region a cell can live in, and its GCP twin."""
+    """Facts about one AWS region a cell can live in, and its GCP twin (same country)."""
 
     name: str
-    zone: str
     azs: tuple[str, ...]
     gcp_region: str
     firestore_location: str
@@ -38,82 +45,116 @@ class Region:
     def az_names(self) -> tuple[str, ...]:
         return tuple(f"{self.name}{suffix}" for suffix in self.azs)
 
+    @property
+    def zone(self) -> str | None:
+        """The residency zone the fleet puts this region in (None: in no zone)."""
+        return zone_of_region(self.name)
 
-ZONES: dict[str, Zone] = {
-    "us": Zone(
-        name="us",
-        aws_regions=("us-east-1", "us-east-2", "us-west-2"),
-        gcp_locations=("us", "nam5", "nam7", "us-east1", "us-east4", "us-central1", "us-west1", "US"),
-        gcp_location_group="in:us-locations",
-        countries=("US",),
-    ),
-    "eu": Zone(
-        name="eu",
-        aws_regions=("eu-central-1", "eu-west-1", "eu-west-3", "eu-north-1"),
-        gcp_locations=(
-            "eu",
-            "eur3",
-            "eur5",
-            "europe-west1",
-            "europe-west3",
-            "europe-west4",
-            "europe-west9",
-            "europe-north1",
-            "europe",
-            "EU",
-        ),
-        gcp_location_group="in:eu-locations",
-        # EU and EEA members, Switzerland and the UK (GDPR and its twins).
-        countries=(
-            "AT",
-            "BE",
-            "BG",
-            "HR",
-            "CY",
-            "CZ",
-            "DK",
-            "EE",
-            "FI",
-            "FR",
-            "DE",
-            "GR",
-            "HU",
-            "IE",
-            "IT",
-            "LV",
-            "LT",
-            "LU",
-            "MT",
-            "NL",
-            "PL",
-            "PT",
-            "RO",
-            "SK",
-            "SI",
-            "ES",
-            "SE",
-            "IS",
-            "LI",
-            "NO",
-            "CH",
-            "GB",
-        ),
-    ),
-}
-
-# Anonymous traffic from a country no zone lists goes to this zone's default cell.
-DEFAULT_ZONE = "us"
+    @property
+    def gcp_locations(self) -> tuple[str, ...]:
+        """Every GCP location a cell in this region uses: twin, data stores, and their KMS keys."""
+        stores = (self.gcp_region, self.firestore_location, self.bigquery_location)
+        return tuple(dict.fromkeys((*stores, *(kms_location_for(s) for s in stores))))
 
 
+def _r(name: str, azs: str, gcp: str, firestore: str | None = None, bigquery: str | None = None) -> Region:
+    return Region(name, tuple(azs), gcp, firestore or gcp, bigquery or gcp)
+
+
+# Every AWS commercial region with a GCP region in the same country. AZ letters: AWS "Regions and
+# Availability Zones" (https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-regions.html);
+# GCP regions: https://cloud.google.com/about/locations; Firestore locations:
+# https://cloud.google.com/firestore/docs/locations; BigQuery: https://cloud.google.com/bigquery/docs/locations.
+# Left out, no GCP region in the country: me-south-1 (Bahrain), me-central-1 (UAE), ap-southeast-5
+# (Malaysia), ap-southeast-7 (Thailand), mx-central-1 (Mexico).
+# The shipped cells keep their existing data locations (nam5, eur3, the US and EU multi-regions).
 REGIONS: dict[str, Region] = {
-    "us-east-1": Region("us-east-1", "us", ("a", "b", "c", "d", "e", "f"), "us-east4", "nam5", "US"),
-    "us-east-2": Region("us-east-2", "us", ("a", "b", "c"), "us-east1", "us-east1", "US"),
-    "us-west-2": Region("us-west-2", "us", ("a", "b", "c", "d"), "us-west1", "us-west1", "US"),
-    "eu-central-1": Region("eu-central-1", "eu", ("a", "b", "c"), "europe-west3", "eur3", "EU"),
-    "eu-west-1": Region("eu-west-1", "eu", ("a", "b", "c"), "europe-west1", "eur3", "EU"),
-    "eu-west-3": Region("eu-west-3", "eu", ("a", "b", "c"), "europe-west9", "europe-west9", "EU"),
-    "eu-north-1": Region("eu-north-1", "eu", ("a", "b", "c"), "europe-north1", "europe-north1", "EU"),
+    r.name: r
+    for r in (
+        _r("us-east-1", "abcdef", "us-east4", "nam5", "US"),
+        _r("us-east-2", "abc", "us-east1", bigquery="US"),
+        _r("us-west-1", "ab", "us-west2"),
+        _r("us-west-2", "abcd", "us-west1", bigquery="US"),
+        _r("ca-central-1", "abd", "northamerica-northeast1"),
+        _r("ca-west-1", "abc", "northamerica-northeast2"),
+        _r("sa-east-1", "abc", "southamerica-east1"),
+        _r("eu-central-1", "abc", "europe-west3", "eur3", "EU"),
+        _r("eu-central-2", "abc", "europe-west6"),
+        _r("eu-west-1", "abc", "europe-west1", "eur3", "EU"),
+        _r("eu-west-2", "abc", "europe-west2"),
+        _r("eu-west-3", "abc", "europe-west9", bigquery="EU"),
+        _r("eu-south-1", "abc", "europe-west8"),
+        _r("eu-south-2", "abc", "europe-southwest1"),
+        _r("eu-north-1", "abc", "europe-north1", bigquery="EU"),
+        _r("il-central-1", "abc", "me-west1"),
+        _r("af-south-1", "abc", "africa-south1"),
+        _r("ap-east-1", "abc", "asia-east2"),
+        _r("ap-east-2", "abc", "asia-east1"),
+        _r("ap-south-1", "abc", "asia-south1"),
+        _r("ap-south-2", "abc", "asia-south2"),
+        _r("ap-southeast-1", "abc", "asia-southeast1"),
+        _r("ap-southeast-2", "abc", "australia-southeast1"),
+        _r("ap-southeast-3", "abc", "asia-southeast2"),
+        _r("ap-southeast-4", "abc", "australia-southeast2"),
+        _r("ap-northeast-1", "acd", "asia-northeast1"),
+        _r("ap-northeast-2", "abcd", "asia-northeast3"),
+        _r("ap-northeast-3", "abc", "asia-northeast2"),
+    )
 }
+
+
+# --- the zones of the fleet (from config) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Residency:
+    """The zones the fleet's global stack declares, and where unlisted countries' users go."""
+
+    zones: Mapping[str, Zone]
+    default_zone: str
+
+
+_active: list[Residency] = []
+
+
+def use_residency(residency: Residency | None) -> None:
+    """Serve these zones to every consumer (set by `cells.fleet.load_fleet`; None: reload lazily)."""
+    _active[:] = [residency] if residency else []
+
+
+def residency() -> Residency:
+    """The fleet's zones: those of the fleet loaded last, else of this project's stack files."""
+    if not _active:
+        from cells.fleet import load_fleet
+
+        load_fleet()  # validates the whole fleet and calls use_residency
+    return _active[0]
+
+
+class _FleetZones(Mapping[str, Zone]):
+    """`ZONES[name]`: a read-only view of the zones in the fleet's global stack file."""
+
+    def __getitem__(self, name: str) -> Zone:
+        return residency().zones[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(residency().zones)
+
+    def __len__(self) -> int:
+        return len(residency().zones)
+
+
+ZONES: Mapping[str, Zone] = _FleetZones()
+
+
+def default_zone() -> str:
+    """Anonymous traffic from a country no zone lists goes to this zone's default cell."""
+    return residency().default_zone
+
+
+def zone_of_region(region: str) -> str | None:
+    return next((z.name for z in ZONES.values() if region in z.aws_regions), None)
+
 
 # Services whose resources are global in AWS (no region). CloudFront's ACM certificate must be
 # issued in us-east-1: the one documented residency exception, it holds no user data.

@@ -14,7 +14,7 @@ import pulumi_aws as aws
 import pulumi_cloudflare as cloudflare
 
 from cells.naming import api_host, cell_api_host, cell_app_host, control_plane_host
-from cells.regions import DEFAULT_ZONE, ZONES
+from cells.regions import ZONES, default_zone
 
 WORKER_SOURCE = Path(__file__).resolve().parents[2] / "edge-worker" / "src" / "worker.js"
 WORKER_NAME = "myark-edge-router"
@@ -104,7 +104,7 @@ class CloudflareEdge(pulumi.ComponentResource):
             title="myark-directory",
             opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
-        country_zones = {c: z.name for z in ZONES.values() for c in z.countries if z.name != DEFAULT_ZONE}
+        country_zones = {c: z.name for z in ZONES.values() for c in z.countries if z.name != default_zone()}
         script = cloudflare.WorkersScript(
             f"{name}-router",
             account_id=args.account_id,
@@ -119,7 +119,7 @@ class CloudflareEdge(pulumi.ComponentResource):
                     "type": "plain_text",
                     "text": f"https://{control_plane_host(args.domain)}",
                 },
-                {"name": "DEFAULT_ZONE", "type": "plain_text", "text": DEFAULT_ZONE},
+                {"name": "DEFAULT_ZONE", "type": "plain_text", "text": default_zone()},
                 {
                     "name": "COUNTRY_ZONES",
                     "type": "plain_text",

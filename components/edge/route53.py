@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from cells.naming import TAG_ROLE, api_host, cell_api_host, cell_app_host, zone_api_host
-from cells.regions import DEFAULT_ZONE, ZONES
+from cells.regions import ZONES, default_zone
 
 
 class Route53Dns:
@@ -136,7 +136,7 @@ def register_cell(name: str, dns: Route53Dns, args: Route53Registration) -> aws.
     if args.role_in_zone == "primary":
         # The zone's default cell publishes where the zone's anonymous users go.
         locations: list[Any] = [{"country": c} for c in ZONES[args.zone].countries]
-        if args.zone == DEFAULT_ZONE:
+        if args.zone == default_zone():
             locations.append({"country": "*"})
         for loc in locations:
             code = loc["country"].replace("*", "default").lower()
