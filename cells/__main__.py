@@ -94,7 +94,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     plan = record_plan(args.stack, root=args.root) if args.root else record_plan(args.stack)
     from cells.policies import check_plan
 
-    plan.violations = check_plan(plan)
+    if args.root:
+        from cells.config import read_stack_file
+
+        plan.violations = check_plan(plan, stack_config=read_stack_file(args.stack, args.root).values)
+    else:
+        plan.violations = check_plan(plan)
     mandatory = sum(1 for v in plan.violations if v["level"] == "mandatory")
     if not args.quiet:
         print(render_tree(plan))
