@@ -52,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--diagram", metavar="PATH", help="also write a Mermaid diagram of the stack to PATH")
     plan.add_argument("--quiet", action="store_true", help="print only the summary counts")
     plan.add_argument(
-        "--root", metavar="DIR", type=Path, help="the project directory holding the stack files (default: this one)"
+        "--root",
+        metavar="DIR",
+        type=Path,
+        help="the project directory holding the stack files (default: this one)",
     )
     state = sub.add_parser(
         "state",

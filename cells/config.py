@@ -650,7 +650,11 @@ def _walk(path: list[str]) -> type[BaseModel] | None:
             annotation = get_args(annotation)[1]
             continue
         model = _model_in(annotation)
-        fld = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None) if model else None
+        fld = (
+            next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
+            if model
+            else None
+        )
         if fld is None:
             return None
         annotation = fld.annotation

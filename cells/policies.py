@@ -882,7 +882,7 @@ RESIDENCY = _resource_policy(
     "residency-zone",
     "A cell's resources live in its residency zone (documented global exceptions only).",
     MANDATORY,
-    "create the resource in a region of the cell's zone (`cells/regions.py`), i.e. drop the foreign "
+    "create the resource in a region of the cell's zone (`myark:global.zones` in Pulumi.global.yaml), i.e. drop the foreign "
     "`region`/`location`; if it is truly global and holds no user data, add a documented exception "
     "to `residency_exemption` in cells/policies.py.",
     check_residency,

@@ -15,7 +15,7 @@ from cells.fleet import load_fleet
 from cells.plan import record_plan
 
 
-def edit(root: Path, stack: str, change: Callable[[dict[str, Any]], None]) -> None:
+def edit(root: Path, stack: str, change: Callable[[dict[str, Any]], object]) -> None:
     path = root / f"Pulumi.{stack}.yaml"
     doc = yaml.safe_load(path.read_text())
     change(doc["config"])
@@ -60,7 +60,7 @@ def _drop(path: str) -> Callable[[dict[str, Any]], None]:
     return change
 
 
-def _zones(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+def _zones(change: Callable[[dict[str, Any]], object]) -> Callable[[dict[str, Any]], object]:
     """Edit `myark:global.zones` of the global stack."""
     return lambda cfg: change(cfg["myark:global"]["zones"])
 
@@ -69,7 +69,7 @@ CLOUDFLARE = {"provider": "cloudflare", "cloudflareAccountId": "0" * 32, "cloudf
 TOKEN = {"myark:cloudflareApiToken": {"secure": "v1:AAAA"}}
 DIGEST = "sha256:" + "ab" * 32
 
-Edits = dict[str, Callable[[dict[str, Any]], None]]
+Edits = dict[str, Callable[[dict[str, Any]], object]]
 
 # (case id, stack planned, {stack file edited: change}, substrings the one line must hold). The
 # planned stack's file is edited unless the edits name others (a stack missing from the project is

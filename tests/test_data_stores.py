@@ -30,6 +30,7 @@ def test_one_firestore_database_per_physical_shard_in_the_cell_location(plan_of,
 def test_every_gcp_data_location_is_inside_the_cell_zone(plan_of, stack: str) -> None:
     plan = plan_of(stack)
     zone = REGIONS[stack].zone
+    assert zone is not None
     located = [r for r in plan.cloud_resources() if r.cloud == "gcp" and r.region is not None]
     assert len(located) >= 4
     for r in located:
