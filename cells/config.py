@@ -739,6 +739,8 @@ def parse_stack(
     ours: dict[str, Any] = {}
     foreign: dict[str, Any] = {}
     for key, value in raw.items():
+        if not isinstance(key, str):
+            raise ConfigError(f"{file}: {key!r}: a config key must be text, like {NAMESPACE}:kind")
         error = _namespace_error(file, key, stack)
         if error:
             raise ConfigError(error)

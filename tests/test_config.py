@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -171,6 +171,8 @@ BAD_CONFIGS: list[tuple[str, str, Edits, tuple[str, ...]]] = [
      ("myrak:awsScpTarget", "unknown namespace 'myrak'", "did you mean 'myark'?", "myark:, aws:, gcp:")),
     ("namespace-unknown", "global", {"global": _set("awss:region", "us-east-1")},
      ("Pulumi.global.yaml", "awss:region", "unknown namespace 'awss'", "did you mean 'aws'?")),
+    ("non-text-key", "eu-central-1", {"eu-central-1": lambda cfg: cfg.update({cast(Any, 1): "x"})},
+     ("Pulumi.eu-central-1.yaml", "1:", "a config key must be text")),
     ("unknown-kind", "eu-central-1", {"eu-central-1": _set("myark:kind", "region")},
      ("myark:kind", "'cell' or 'global'")),
     ("kind-typo", "eu-central-1", {"eu-central-1": _set("myark:kind", "cel")},
