@@ -85,7 +85,10 @@ IMAGE_REFERENCE = re.compile(
 def _log_retention(value: int) -> int:
     if value not in LOG_RETENTION_DAYS:
         nearest = min(LOG_RETENTION_DAYS, key=lambda d: abs(d - value))
-        raise ValueError(f"{value} is not a CloudWatch retention period; nearest valid is {nearest}")
+        raise ValueError(
+            f"{value} is not a CloudWatch retention period; nearest valid is {nearest} "
+            f"(valid: {', '.join(map(str, LOG_RETENTION_DAYS))})"
+        )
     return value
 
 
