@@ -261,7 +261,7 @@ async function verifyToken(token, env, ctx) {
   const now = Date.now();
   const hit = verified.get(token);
   if (hit) {
-    if (hit.expMs > now) return { claims: hit.claims, cached: true };
+    if (hit.expMs > now) return hit;
     verified.delete(token);
     return { invalid: "expired" };
   }
@@ -308,8 +308,9 @@ async function verifyToken(token, env, ctx) {
     tenant: str(p["custom:tenant_id"]) ?? str(p.tenant_id),
   };
   if (verified.size >= TOKEN_CACHE_MAX) verified.delete(verified.keys().next().value);
-  verified.set(token, { claims, expMs: p.exp * 1000 });
-  return { claims };
+  const entry = { claims, expMs: p.exp * 1000 };
+  verified.set(token, entry);
+  return entry;
 }
 
 // ---- request inputs ---------------------------------------------------------
@@ -344,16 +345,19 @@ function countryZone(env, country) {
   return str(z);
 }
 
+const DROPPED = new Set([...HOP_BY_HOP, ...FORWARDING]);
+
 // The headers a cell receives: the client's, less hop-by-hop, forwarding and internal ones.
 function cleanHeaders(request) {
   const headers = new Headers(request.headers);
-  const listed = (headers.get("connection") ?? "").split(",").map((s) => s.trim().toLowerCase().replace(/_/g, "-"));
-  const drop = [];
+  const conn = headers.get("connection");
+  const listed = conn ? conn.split(",").map((s) => s.trim().toLowerCase().replace(/_/g, "-")) : [];
+  let drop;
   for (const name of headers.keys()) {
-    const n = name.replace(/_/g, "-");
-    if (n.startsWith(INTERNAL_PREFIX) || HOP_BY_HOP.has(n) || FORWARDING.has(n) || listed.includes(n)) drop.push(name);
+    const n = name.includes("_") ? name.replace(/_/g, "-") : name;
+    if (n.startsWith(INTERNAL_PREFIX) || DROPPED.has(n) || listed.includes(n)) (drop ??= []).push(name);
   }
-  for (const name of drop) headers.delete(name);
+  if (drop) for (const name of drop) headers.delete(name);
   // The client's address as Cloudflare saw it (clients cannot set CF-Connecting-IP through
   // Cloudflare); the cell's web ACL rate-limits on x-myark-client-ip.
   const ip = request.headers.get("cf-connecting-ip");
@@ -415,7 +419,9 @@ export default {
     if (auth !== null) {
       const m = /^bearer +(\S+) *$/i.exec(auth);
       if (!m || m[1].length > MAX_TOKEN_CHARS) return jsonError(401, { error: "token_invalid", reason: "malformed" });
-      const v = await verifyToken(m[1], env, ctx);
+      // hot path: a token verified before and not expired costs one map lookup, no await
+      const hit = verified.get(m[1]);
+      const v = hit && hit.expMs > Date.now() ? hit : await verifyToken(m[1], env, ctx);
       if (v.config) return jsonError(500, { error: "config_invalid", key: v.config }, false);
       if (v.unavailable) return jsonError(503, { error: "keys_unavailable" });
       if (v.invalid) return jsonError(401, { error: "token_invalid", reason: v.invalid });
