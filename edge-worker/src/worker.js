@@ -95,16 +95,17 @@ function parseCell(name, raw) {
   } catch {
     return null;
   }
-  return { name, zone: c.zone, origin, default: c.default === true };
+  return { name, zone: c.zone, origin, default: c.default === true, auth: undefined };
 }
 
 async function loadTable(kv, ms) {
-  const [cellKeys, statusKeys] = await Promise.all([listKeys(kv, "cell:", ms), listKeys(kv, "status:", ms)]);
+  const [cellKeys, statusKeys, secretKeys] = await Promise.all(
+    ["cell:", "status:", "secret:"].map((prefix) => listKeys(kv, prefix, ms)),
+  );
   const get = (k) => bounded(kv.get(k), ms, "KV get");
-  const [cellVals, statusVals] = await Promise.all([
-    Promise.all(cellKeys.map(get)),
-    Promise.all(statusKeys.map(get)),
-  ]);
+  const [cellVals, statusVals, secretVals] = await Promise.all(
+    [cellKeys, statusKeys, secretKeys].map((keys) => Promise.all(keys.map(get))),
+  );
   const cells = new Map();
   const defaults = new Map();
   const byZone = new Map();
@@ -120,6 +121,11 @@ async function loadTable(kv, ms) {
     if (cell.default && (cur === undefined || cell.name < cur)) defaults.set(cell.zone, cell.name);
   });
   for (const names of byZone.values()) names.sort();
+  // each cell's origin secret (Cloudflare mode): sent only to that cell's load balancer
+  secretKeys.forEach((k, i) => {
+    const cell = cells.get(k.slice(7));
+    if (cell && typeof secretVals[i] === "string" && secretVals[i]) cell.auth = secretVals[i];
+  });
   const status = new Map();
   statusKeys.forEach((k, i) => {
     if (statusVals[i] == null) return; // deleted since the list: no key = active
@@ -370,13 +376,11 @@ function cleanHeaders(request) {
 }
 
 // ---- forwarding ---------------------------------------------------------------
-async function forward(request, url, headers, origin, cellName, reason, env) {
+async function forward(request, url, headers, origin, cellName, reason, auth) {
   headers.set("x-myark-route-reason", reason);
-  if (cellName) {
-    headers.set("x-myark-cell", cellName);
-    // proves to the cell's load balancer that the request comes from this fleet's router
-    if (env.ORIGIN_SECRET) headers.set("x-myark-origin-auth", env.ORIGIN_SECRET);
-  }
+  if (cellName) headers.set("x-myark-cell", cellName);
+  // the cell's origin secret: proves to its load balancer that the request comes from the router
+  if (auth) headers.set("x-myark-origin-auth", auth);
   const init = { method: request.method, headers, redirect: "manual" };
   if (request.body !== null) init.body = request.body; // streamed, never buffered
   let res;
@@ -410,7 +414,7 @@ export default {
       } catch {
         return jsonError(500, { error: "config_invalid", key: "CONTROL_PLANE_ORIGIN" }, false);
       }
-      return forward(request, url, headers, origin, null, "auth", env);
+      return forward(request, url, headers, origin, null, "auth");
     }
 
     // 3. identity: a present Authorization header must carry a valid token, else 401
@@ -480,6 +484,6 @@ export default {
     if (statusOf(t, cell.name) === "down") {
       return jsonError(503, { error: "cell_unavailable", cell: cell.name });
     }
-    return forward(request, url, headers, cell.origin, cell.name, reason, env);
+    return forward(request, url, headers, cell.origin, cell.name, reason, cell.auth);
   },
 };

@@ -168,6 +168,11 @@ const CASES = [
   { name: "a client's X-Forwarded-For never survives (Miniflare sets CF-Connecting-IP itself)", country: "DE",
     headers: { "x-forwarded-for": "6.6.6.6", "X-Real-IP": "6.6.6.6" },
     expect: { cell: "eu-central-1", reason: "country", absent: ["x-real-ip"], notSpoofed: "x-forwarded-for" } },
+  { name: "a cell's origin secret (secret:<cell>) goes to that cell only", headers: EU("u1", "eu-north-1"),
+    kv: { "secret:eu-north-1": "n0rth-s3cret-0123456789abcdef0123", "secret:eu-central-1": "c3ntral-s3cret-0123456789abcdef01" },
+    expect: { cell: "eu-north-1", reason: "claim", upHeaders: { "x-myark-origin-auth": "n0rth-s3cret-0123456789abcdef0123" } } },
+  { name: "the control plane never receives a cell's origin secret", path: "/auth/x",
+    kv: { "secret:eu-central-1": "c3ntral-s3cret-0123456789abcdef01" }, expect: { url: `${CONTROL_PLANE}/auth/x`, reason: "auth", absent: ["x-myark-origin-auth"] } },
   { name: "Authorization and cookies are forwarded unchanged", headers: { ...EU("u1", "eu-central-1"), cookie: "myark_cell=eu-north-1; s=1" },
     expect: { cell: "eu-central-1", reason: "claim", upHeaders: { cookie: "myark_cell=eu-north-1; s=1" } } },
   { name: "path and query preserved to the cell", path: "/v1/items/42?limit=10&q=a%20b", headers: EU("u1", "eu-north-1"),
@@ -207,7 +212,7 @@ describe("routing table", () => {
       assert.equal(up.url, expectedUrl);
       assert.equal(up.method, c.method ?? "GET");
       assert.equal(up.headers["x-myark-route-reason"], e.reason);
-      const internal = ["x-myark-cell", "x-myark-route-reason", "x-myark-client-ip"];
+      const internal = ["x-myark-cell", "x-myark-route-reason", "x-myark-client-ip", ...(c.kv ? ["x-myark-origin-auth"] : [])];
       for (const name of Object.keys(up.headers)) {
         if (name.replace(/_/g, "-").startsWith("x-myark-")) assert.ok(internal.includes(name), `leaked ${name}`);
       }
@@ -392,7 +397,7 @@ describe("KV reads and failures", () => {
       assert.equal(r.res.headers.get("x-myark-cell"), i % 2 ? "eu-west-1" : "us-east-1");
     }
     const s = await h.proxyAdmin("/stats");
-    assert.deepEqual(s.list.sort(), ["cell:", "status:"], "one refresh: one list per prefix");
+    assert.deepEqual(s.list.sort(), ["cell:", "secret:", "status:"], "one refresh: one list per prefix");
   });
 
   test("KV failure with no cached table -> 503 directory_unavailable, then recovers", async () => {
