@@ -382,7 +382,8 @@ async function forward(request, url, headers, origin, cellName, reason, auth) {
   // the cell's origin secret: proves to its load balancer that the request comes from the router
   if (auth) headers.set("x-myark-origin-auth", auth);
   const init = { method: request.method, headers, redirect: "manual" };
-  if (request.body !== null) init.body = request.body; // streamed, never buffered
+  // streamed, never buffered; a GET or HEAD here has at most an empty body, never forwarded
+  if (request.body !== null && request.method !== "GET" && request.method !== "HEAD") init.body = request.body;
   let res;
   try {
     res = await fetch(origin + url.pathname + url.search, init);
@@ -401,7 +402,9 @@ export default {
     const url = new URL(request.url);
 
     // 1. request hygiene
-    if ((request.method === "GET" || request.method === "HEAD") && request.body !== null) {
+    const bodyless = request.method === "GET" || request.method === "HEAD";
+    // workerd gives a GET with `Content-Length: 0` a (empty) body stream: that is no body
+    if (bodyless && request.body !== null && request.headers.get("content-length") !== "0") {
       return jsonError(400, { error: "body_not_allowed", method: request.method });
     }
     const headers = cleanHeaders(request);

@@ -239,24 +239,26 @@ describe("routing table", () => {
 // GET/HEAD with a body: fetch() clients refuse to send one, so this speaks HTTP/1.1 to Miniflare.
 describe("GET or HEAD with a body -> 400", () => {
   before(() => h.setKV());
-  for (const method of ["GET"]) {
-    test(method, async () => {
+  // (workerd itself resets a HEAD that carries a body, before any Worker runs)
+  for (const [method, length, want] of [["GET", "5", 400], ["GET", "0", 200]]) {
+    test(`${method} with Content-Length ${length} -> ${want}`, async () => {
       const url = await h.mf.ready;
       const before = captured.length;
       const { status, headers, body } = await new Promise((resolve, reject) => {
         const req = http.request(url, {
-          method, path: "/v1/me",
-          headers: { "content-type": "text/plain", "content-length": "5", "MF-Route-Override": "router", host: "api.myark.io" },
+          method, path: "/v1/me", agent: false, // a fresh connection per request
+          headers: { "content-type": "text/plain", "content-length": length, "MF-Route-Override": "router", host: "api.myark.io" },
         }, (res) => {
           let data = "";
           res.on("data", (d) => (data += d));
           res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: data }));
         });
         req.on("error", reject);
-        req.end("hello");
+        req.end(length === "0" ? "" : "hello");
       });
-      assert.equal(status, 400, body);
-      if (method === "GET") assert.deepEqual(JSON.parse(body), { error: "body_not_allowed", method });
+      assert.equal(status, want, body);
+      if (want === 200) return assert.equal(captured.length, before + 1, "an empty body is no body: forwarded");
+      assert.deepEqual(JSON.parse(body), { error: "body_not_allowed", method });
       assert.match(headers["content-type"], /^application\/json/);
       assert.equal(captured.length, before, "nothing forwarded");
     });
