@@ -68,6 +68,7 @@ def build_cell_stack(settings: StackSettings, fleet: Fleet) -> None:
 
     spec = settings.cell
     config = settings.config
+    origin_secrets = _origin_secrets(settings)  # first: a missing secret builds nothing
     register_tags(stack_tags(spec.name, spec.region, spec.zone, config.environment))
     # One AWS provider for the whole stack: pulumi-aws 7 takes a region per resource where needed.
     provider = aws.Provider("aws", region=spec.region)
@@ -78,7 +79,6 @@ def build_cell_stack(settings: StackSettings, fleet: Fleet) -> None:
         project_id=spec.gcp.project, opts=pulumi.InvokeOutputOptions(provider=google)
     ).number
     assert config.global_stack is not None  # the config model requires it of a cell
-    origin_secrets = _origin_secrets(settings)
     control = pulumi.StackReference(config.global_stack)
     edge = CellEdge(
         f"{spec.name}-edge",
