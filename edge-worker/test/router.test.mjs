@@ -21,6 +21,7 @@ before(async () => {
     routerWorker("router-keys", { vars: { JWKS_MIN_REFRESH_SECONDS: "1" } }),
     routerWorker("router-rotate", { vars: { JWKS_MIN_REFRESH_SECONDS: "0" } }),
     routerWorker("router-nokeys", {}),
+    routerWorker("router-refresh", { vars: { JWKS_REFRESH_SECONDS: "1", JWKS_MIN_REFRESH_SECONDS: "0" } }),
     routerWorker("router-noconfig", { vars: { TOKEN_ISSUER: "" } }),
     // no outbound interception: its only test targets a closed loopback port
     routerWorker("router-direct", { ttl: "0", outbound: null, vars: { JWKS_URL: "http://127.0.0.1:9/jwks" } }),
@@ -329,6 +330,21 @@ describe("key set (JWKS)", () => {
     const r = await h.send("/v1/r", { worker: "router-rotate", headers: tok });
     assert.equal(r.res.status, 200, r.text);
     assert.equal(r.up.origin, originOf("eu-central-1"));
+  });
+
+  test("an old key set is refreshed in the background; a failed refresh keeps the old keys", async () => {
+    const tok = EU("u-refresh", "eu-central-1");
+    assert.equal((await h.send("/v1/f", { worker: "router-refresh", headers: tok })).res.status, 200);
+    assert.equal(jwks.fetches.get("router-refresh"), 1);
+    await new Promise((r) => setTimeout(r, 1100)); // older than JWKS_REFRESH_SECONDS
+    jwks.down.add("router-refresh");
+    const fresh = EU("u-refresh-2", "eu-north-1"); // not in the verified-token cache
+    const r = await h.send("/v1/f", { worker: "router-refresh", headers: fresh });
+    assert.equal(r.res.status, 200, "answered with the old keys, not made to wait or fail");
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal(jwks.fetches.get("router-refresh"), 2, "one background refresh");
+    const again = await h.send("/v1/f", { worker: "router-refresh", headers: EU("u-refresh-3", "eu-west-1") });
+    assert.equal(again.res.status, 200, "the failed refresh kept the previous set");
   });
 
   test("key set unreachable and none cached -> 503 keys_unavailable; anonymous traffic still routes", async () => {
