@@ -513,6 +513,15 @@ class StackConfig(Model):
         None, alias="global", description="The control plane (global stack only)."
     )
     cloudflare_api_token: str | None = Field(None, description="Secret. Required by the cloudflare edge.")
+    origin_secret: str | None = Field(
+        None,
+        description="Secret (cell stacks, cloudflare edge). The value the Worker sends in X-MyARK-Origin-Auth "
+        "and the cell's load balancer requires: 32 to 128 letters, digits, `-` or `_`.",
+    )
+    origin_secret_previous: str | None = Field(
+        None,
+        description="Secret. The value being rotated out: the load balancer accepts it too until removed.",
+    )
     aws_scp_target: Annotated[str | None, BeforeValidator(_account_id)] = Field(
         None,
         description="An AWS Organizations root, OU or account id: when set, the stack creates and attaches its "
@@ -520,6 +529,17 @@ class StackConfig(Model):
         "may be written as a number or a string.",
         pattern=r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|\d{12})$",
     )
+
+    @field_validator("origin_secret", "origin_secret_previous")
+    @classmethod
+    def _origin_secret(cls, value: str | None) -> str | None:
+        # The offline plan cannot decrypt secrets and sees "[secret]"; a real run sees the value.
+        if value is not None and value != "[secret]" and not re.fullmatch(r"[A-Za-z0-9_-]{32,128}", value):
+            raise ValueError(
+                "must be 32 to 128 letters, digits, '-' or '_' (the load balancer matches it literally: "
+                "no '*' or '?'); generate one with `openssl rand -hex 32`"
+            )
+        return value
 
     @field_validator("domain")
     @classmethod
@@ -564,7 +584,7 @@ class StackConfig(Model):
         return self.global_
 
 
-SECRET_KEYS = ("cloudflareApiToken",)
+SECRET_KEYS = ("cloudflareApiToken", "originSecret", "originSecretPrevious")
 TOP_LEVEL_KEYS = tuple((info.alias or name) for name, info in StackConfig.model_fields.items())
 
 

@@ -21,6 +21,12 @@ CLOUDFLARE_IPV4 = (
     "172.64.0.0/13",
     "131.0.72.0/22",
 )
+# Behind Cloudflare the load balancer sees Cloudflare's addresses: the router forwards the client's
+# (CF-Connecting-IP) in this header, and the web ACL rate-limits on it. Clients cannot set it: the
+# router strips every client-sent X-MyARK-* header, and only the router passes the origin check.
+CLIENT_IP_HEADER = "X-MyARK-Client-IP"
+# The header carrying the cell's origin secret from the router to the cell's load balancer.
+ORIGIN_AUTH_HEADER = "X-MyARK-Origin-Auth"
 # With Route53 the load balancer is the edge: clients connect to it directly.
 WORLD = ("0.0.0.0/0",)
 

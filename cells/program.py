@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_gcp as gcp
 
-from cells.config import NAMESPACE, PROJECT_ROOT, StackSettings, from_runtime
+from cells.config import NAMESPACE, PROJECT_ROOT, ConfigError, StackSettings, from_runtime
 from cells.fleet import Fleet, load_fleet
 from cells.naming import control_plane_host, stack_tags
 from components.guardrails import GuardrailsArgs, ResidencyGuardrails
@@ -40,6 +40,23 @@ def _api_token(settings: StackSettings) -> pulumi.Output[str] | None:
     return pulumi.Config(NAMESPACE).require_secret("cloudflareApiToken")
 
 
+def _origin_secrets(settings: StackSettings) -> pulumi.Output[list[str]] | None:
+    """Cloudflare cells: the values the load balancer accepts in X-MyARK-Origin-Auth, current first."""
+    if settings.config.edge.provider != "cloudflare":
+        return None
+    if not settings.config.origin_secret:
+        raise ConfigError(
+            f"{settings.file}: {NAMESPACE}:originSecret: required with the cloudflare edge (only the router may "
+            "reach the cell's load balancer). Set it with "
+            f"`pulumi config set --secret {NAMESPACE}:originSecret $(openssl rand -hex 32) -s {settings.stack}`"
+        )
+    config = pulumi.Config(NAMESPACE)
+    values = [config.require_secret("originSecret")]
+    if settings.config.origin_secret_previous:
+        values.append(config.require_secret("originSecretPrevious"))
+    return pulumi.Output.all(*values).apply(list)
+
+
 def role_in_zone(fleet: Fleet, cell: str) -> str:
     """primary: the zone's default cell; secondary: its failover (first other cell by name)."""
     spec = fleet.stack_of_cell(cell).cell
@@ -55,6 +72,7 @@ def build_cell_stack(settings: StackSettings, fleet: Fleet) -> None:
 
     spec = settings.cell
     config = settings.config
+    origin_secrets = _origin_secrets(settings)  # first: a missing secret builds nothing
     register_tags(stack_tags(spec.name, spec.region, spec.zone, config.environment))
     # One AWS provider for the whole stack: pulumi-aws 7 takes a region per resource where needed.
     provider = aws.Provider("aws", region=spec.region)
@@ -93,6 +111,7 @@ def build_cell_stack(settings: StackSettings, fleet: Fleet) -> None:
             billing_bus_arn=control.require_output("billingBusArn"),
             identity_issuer=control.require_output("identityIssuer"),
             certify=edge.certify,
+            origin_secrets=origin_secrets,
         ),
         opts=pulumi.ResourceOptions(providers=[provider, google]),
     )
@@ -101,6 +120,8 @@ def build_cell_stack(settings: StackSettings, fleet: Fleet) -> None:
         cell.load_balancer.alb.zone_id,
         cell.frontend.distribution.domain_name,
         cell.frontend.distribution.hosted_zone_id,
+        origin_gate=cell.load_balancer.origin_gate,
+        origin_secret=origin_secrets[0] if origin_secrets is not None else None,
     )
     guardrails = ResidencyGuardrails(
         f"{spec.name}-residency",
@@ -130,7 +151,12 @@ def build_global_stack(settings: StackSettings, fleet: Fleet) -> None:
     )
     edge = EdgeRouting(
         "myark-edge",
-        EdgeRoutingArgs(edge=config.edge, domain=config.domain, api_token=_api_token(settings)),
+        EdgeRoutingArgs(
+            edge=config.edge,
+            domain=config.domain,
+            api_token=_api_token(settings),
+            identity=plane.token_settings(),
+        ),
         opts=opts,
     )
     auth_cert = edge.dns.validate("myark-auth-cert", plane.auth_certificate, 1).certificate_arn

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from cells.config import CellSpec
-from cells.edge_sources import ingress_cidrs
+from cells.edge_sources import CLIENT_IP_HEADER, ingress_cidrs
 from cells.naming import (
     api_host,
     api_service_account_email,
@@ -41,6 +41,8 @@ class CellArgs:
     billing_bus_arn: pulumi.Input[str]
     identity_issuer: pulumi.Input[str]
     certify: Callable[..., pulumi.Output[str]] | None = None
+    origin_secrets: pulumi.Input[list[str]] | None = None
+    """Cloudflare edge: the load balancer forwards only requests carrying one of these."""
 
 
 class Cell(pulumi.ComponentResource):
@@ -94,6 +96,8 @@ class Cell(pulumi.ComponentResource):
                 log_retention_days=spec.api.log_retention_days,
                 kms_key_arn=self.key.arn,
                 certify=args.certify,
+                origin_secrets=args.origin_secrets,
+                client_ip_header=CLIENT_IP_HEADER if args.edge_provider == "cloudflare" else None,
             ),
             opts=child,
         )

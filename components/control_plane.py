@@ -11,8 +11,19 @@ import pulumi_aws as aws
 from cells.naming import TAG_ROLE, control_plane_host
 from components.kms import CellKey, CellKeyArgs
 
-# Claim the edge reads to route a user (Cognito prefixes custom attributes with `custom:`).
+# Claims the edge reads to route a user (Cognito prefixes custom attributes with `custom:`). Both
+# are set at sign-up by the control plane; the edge checks every routing decision against the zone.
 HOME_CELL_ATTRIBUTE = "home_cell"
+HOME_ZONE_ATTRIBUTE = "home_zone"
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    """What the edge needs to verify the pool's tokens itself."""
+
+    jwks_url: pulumi.Input[str]
+    issuer: pulumi.Input[str]
+    audience: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
@@ -60,7 +71,14 @@ class ControlPlane(pulumi.ComponentResource):
                     "attribute_data_type": "String",
                     "mutable": True,
                     "string_attribute_constraints": {"min_length": "3", "max_length": "32"},
-                }
+                },
+                {
+                    # Cognito can add a custom attribute to a pool, never change or remove one.
+                    "name": HOME_ZONE_ATTRIBUTE,
+                    "attribute_data_type": "String",
+                    "mutable": True,
+                    "string_attribute_constraints": {"min_length": "2", "max_length": "16"},
+                },
             ],
             opts=keep,
         )
@@ -76,7 +94,12 @@ class ControlPlane(pulumi.ComponentResource):
             refresh_token_validity=30,
             token_validity_units={"access_token": "minutes", "id_token": "minutes", "refresh_token": "days"},
             # The app may read its home cell but never write it: placement is the control plane's.
-            read_attributes=["email", "email_verified", f"custom:{HOME_CELL_ATTRIBUTE}"],
+            read_attributes=[
+                "email",
+                "email_verified",
+                f"custom:{HOME_CELL_ATTRIBUTE}",
+                f"custom:{HOME_ZONE_ATTRIBUTE}",
+            ],
             write_attributes=["email"],
             opts=child,
         )
@@ -124,6 +147,7 @@ class ControlPlane(pulumi.ComponentResource):
             "identityClientId": self.client.id,
             "identityIssuer": self.user_pool.endpoint.apply(lambda e: f"https://{e}"),
             "homeCellClaim": f"custom:{HOME_CELL_ATTRIBUTE}",
+            "homeZoneClaim": f"custom:{HOME_ZONE_ATTRIBUTE}",
             "billingBusArn": self.billing_bus.arn,
             "billingBusName": self.billing_bus.name,
             "directoryTable": self.directory.name,
@@ -131,6 +155,15 @@ class ControlPlane(pulumi.ComponentResource):
             "placement": args.placement,
             "placementParameter": self.placement.name,
         }
+
+    def token_settings(self) -> TokenSettings:
+        """The pool's key set, issuer and app client: the edge verifies ID tokens against them."""
+        issuer = self.outputs["identityIssuer"]
+        return TokenSettings(
+            jwks_url=pulumi.Output.concat(issuer, "/.well-known/jwks.json"),
+            issuer=issuer,
+            audience=self.client.id,
+        )
 
     def serve_auth(self, certificate_arn: pulumi.Input[str]) -> aws.cognito.UserPoolDomain:
         """The hosted sign-in at auth.<domain> (the edge sends /auth/* here); needs the issued cert."""

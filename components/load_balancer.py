@@ -9,6 +9,18 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from cells.edge_sources import ORIGIN_AUTH_HEADER
+
+# What a request that did not come through the fleet's router gets (Cloudflare edge).
+DENY_DIRECT: Any = {
+    "type": "fixed-response",
+    "fixed_response": {
+        "content_type": "application/json",
+        "message_body": '{"error":"direct_access_denied"}',
+        "status_code": "403",
+    },
+}
+
 # AWS managed rule groups every public entry point carries.
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
@@ -32,6 +44,11 @@ class LoadBalancerArgs:
     kms_key_arn: pulumi.Input[str]
     certify: Callable[[str, aws.acm.Certificate, int], pulumi.Output[str]] | None = None
     """Validates the certificate through the edge's DNS and returns its ARN once issued."""
+    origin_secrets: pulumi.Input[list[str]] | None = None
+    """When set (Cloudflare edge), HTTPS requests reach the API only with one of these values in
+    X-MyARK-Origin-Auth (current and, while rotating, previous); all else gets a 403."""
+    client_ip_header: str | None = None
+    """When set (Cloudflare edge), the web ACL rate-limits on the client address in this header."""
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -94,7 +111,8 @@ class LoadBalancer(pulumi.ComponentResource):
             },
             opts=child,
         )
-        aws.lb.Listener(
+        forward: Any = {"type": "forward", "target_group_arn": self.target_group.arn}
+        https = aws.lb.Listener(
             f"{name}-https",
             load_balancer_arn=self.alb.arn,
             port=443,
@@ -105,12 +123,33 @@ class LoadBalancer(pulumi.ComponentResource):
                 if args.certify
                 else self.certificate.arn
             ),
-            default_actions=[{"type": "forward", "target_group_arn": self.target_group.arn}],
+            default_actions=[forward if args.origin_secrets is None else DENY_DIRECT],
             routing_http_response_strict_transport_security_header_value="max-age=31536000; includeSubDomains",
             routing_http_response_x_content_type_options_header_value="nosniff",
             routing_http_response_server_enabled=False,
             opts=child,
         )
+        # Only the fleet's router reaches the API: it proves itself with the cell's origin secret.
+        # A listener rule, not the security group: Cloudflare's addresses are shared by every
+        # Cloudflare customer's Workers. ALB matches header values case-insensitively, `*` and `?`
+        # as wildcards (the config refuses both in a secret); up to 5 values per condition.
+        self.origin_gate: aws.lb.ListenerRule | None = None
+        if args.origin_secrets is not None:
+            self.origin_gate = aws.lb.ListenerRule(
+                f"{name}-origin-gate",
+                listener_arn=https.arn,
+                priority=1,
+                conditions=[
+                    {
+                        "http_header": {
+                            "http_header_name": ORIGIN_AUTH_HEADER,
+                            "values": args.origin_secrets,
+                        }
+                    }
+                ],
+                actions=[forward],
+                opts=child,
+            )
         aws.lb.Listener(
             f"{name}-http",
             load_balancer_arn=self.alb.arn,
@@ -138,12 +177,24 @@ class LoadBalancer(pulumi.ComponentResource):
             }
             for i, group in enumerate(MANAGED_RULE_GROUPS)
         ]
+        # Behind Cloudflare the connecting address is Cloudflare's: count the client's instead. A
+        # header that is not a valid address matches (blocked); WAF skips requests without it, and
+        # those never pass the origin gate.
+        rate_limit: Any = (
+            {
+                "limit": 2000,
+                "aggregate_key_type": "FORWARDED_IP",
+                "forwarded_ip_config": {"header_name": args.client_ip_header, "fallback_behavior": "MATCH"},
+            }
+            if args.client_ip_header
+            else {"limit": 2000, "aggregate_key_type": "IP"}
+        )
         rules.append(
             {
                 "name": "rate-limit-per-ip",
                 "priority": len(rules),
                 "action": {"block": {}},
-                "statement": {"rate_based_statement": {"limit": 2000, "aggregate_key_type": "IP"}},
+                "statement": {"rate_based_statement": rate_limit},
                 "visibility_config": {
                     "cloudwatch_metrics_enabled": True,
                     "metric_name": "rate-limit-per-ip",

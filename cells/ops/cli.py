@@ -99,9 +99,10 @@ def register(subparsers: Any) -> None:
         "drain": (
             "stop sending new users to a cell; its own users keep being served",
             "Set the cell's status to draining in the cell directory (DynamoDB) and at the edge. Cloudflare: "
-            "the Worker sends no new or anonymous users to the cell and keeps serving its home users. "
-            "Route53: the cell's health check is inverted, so the zone's geolocation records stop answering "
-            "with it (failover stays inside the zone).",
+            "the Worker keeps serving the cell's home users and sends no new or anonymous user to it, even if "
+            "it is its zone's default cell: they go to another active cell of the same zone, or get a 503 "
+            "with Retry-After when the zone has none. Route53: the cell's health check is inverted, so the "
+            "zone's geolocation records stop answering with it (failover stays inside the zone).",
         ),
         "activate": (
             "put a cell back into service",

@@ -15,6 +15,7 @@ import pulumi_cloudflare as cloudflare
 
 from cells.naming import api_host, cell_api_host, cell_app_host, control_plane_host
 from cells.regions import ZONES, default_zone
+from components.control_plane import TokenSettings
 
 WORKER_SOURCE = Path(__file__).resolve().parents[2] / "edge-worker" / "src" / "worker.js"
 WORKER_NAME = "myark-edge-router"
@@ -89,6 +90,7 @@ class CloudflareEdgeArgs:
     domain: str
     account_id: str
     zone_id: str
+    identity: TokenSettings
 
 
 class CloudflareEdge(pulumi.ComponentResource):
@@ -126,6 +128,10 @@ class CloudflareEdge(pulumi.ComponentResource):
                     "text": json.dumps(country_zones, sort_keys=True),
                 },
                 {"name": "CELL_CACHE_TTL_SECONDS", "type": "plain_text", "text": str(CELL_CACHE_TTL_SECONDS)},
+                # The user pool the Worker verifies every bearer token against (README: identity).
+                {"name": "JWKS_URL", "type": "plain_text", "text": args.identity.jwks_url},
+                {"name": "TOKEN_ISSUER", "type": "plain_text", "text": args.identity.issuer},
+                {"name": "TOKEN_AUDIENCE", "type": "plain_text", "text": args.identity.audience},
             ],
             observability={"enabled": True},
             opts=child,
@@ -166,12 +172,15 @@ class CloudflareRegistration:
     default_for_zone: bool
     lb_dns_name: pulumi.Input[str]
     cdn_domain_name: pulumi.Input[str]
+    origin_secret: pulumi.Input[str] | None = None
+    origin_gate: pulumi.Resource | None = None
 
 
 def register_cell(name: str, dns: CloudflareDns, args: CloudflareRegistration) -> None:
     """A cell's own entries: its KV record (the Worker's cell table) and its DNS names."""
     host = cell_api_host(args.cell, args.domain)
-    # Proxied: only Cloudflare (the Worker) reaches the load balancer, which admits only its ranges.
+    # Proxied; the load balancer forwards only requests carrying the cell's origin secret, which
+    # only the router sends (see components/load_balancer.py).
     dns.point(f"{name}-api-record", host, args.lb_dns_name, "", proxied=True)
     dns.point(f"{name}-app-record", cell_app_host(args.cell, args.domain), args.cdn_domain_name, "")
     entry = {
@@ -188,3 +197,17 @@ def register_cell(name: str, dns: CloudflareDns, args: CloudflareRegistration) -
         value=json.dumps(entry, sort_keys=True),
         opts=dns.opts,
     )
+    if args.origin_secret is not None:
+        # What the router sends this cell's load balancer (a secret in Pulumi's state). Written once
+        # the load balancer accepts it, so that a rotation never has the router send a value the
+        # load balancer does not accept yet.
+        cloudflare.WorkersKv(
+            f"{name}-origin-secret",
+            account_id=args.account_id,
+            namespace_id=args.kv_namespace_id,
+            key_name=f"secret:{args.cell}",
+            value=args.origin_secret,
+            opts=pulumi.ResourceOptions.merge(
+                dns.opts, pulumi.ResourceOptions(depends_on=[args.origin_gate] if args.origin_gate else [])
+            ),
+        )

@@ -147,7 +147,9 @@ def register_cell(name: str, dns: Route53Dns, args: Route53Registration) -> aws.
                 type="A",
                 set_identifier=f"{args.zone}-{code}",
                 geolocation_routing_policies=[loc],
-                aliases=[{"name": zone_host, "zone_id": dns.zone_id, "evaluate_target_health": True}],
+                # Never evaluate the zone's health here: Route53 would leave an unhealthy branch for
+                # the default (`*`) record, another zone's cell. Failover stays inside <zone>.api.
+                aliases=[{"name": zone_host, "zone_id": dns.zone_id, "evaluate_target_health": False}],
                 opts=child,
             )
     return health

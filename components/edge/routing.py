@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from cells.config import EdgeSpec
+from components.control_plane import TokenSettings
 from components.edge.dns import EdgeDns
 
 
@@ -17,6 +18,8 @@ class EdgeRoutingArgs:
     edge: EdgeSpec
     domain: str
     api_token: pulumi.Input[str] | None
+    identity: TokenSettings | None = None
+    """The user pool the Worker verifies tokens against (Cloudflare)."""
 
 
 class EdgeRouting(pulumi.ComponentResource):
@@ -35,6 +38,7 @@ class EdgeRouting(pulumi.ComponentResource):
                 args.api_token is not None
                 and args.edge.cloudflare_account_id
                 and args.edge.cloudflare_zone_id
+                and args.identity is not None
             )
             provider = cloudflare.provider(args.api_token)
             backend = cloudflare.CloudflareEdge(
@@ -43,6 +47,7 @@ class EdgeRouting(pulumi.ComponentResource):
                     domain=args.domain,
                     account_id=args.edge.cloudflare_account_id,
                     zone_id=args.edge.cloudflare_zone_id,
+                    identity=args.identity,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers=[provider]),
             )
@@ -95,7 +100,11 @@ class CellEdge(pulumi.ComponentResource):
         lb_zone_id: pulumi.Input[str],
         cdn_domain_name: pulumi.Input[str],
         cdn_zone_id: pulumi.Input[str],
+        origin_gate: pulumi.Resource | None = None,
+        origin_secret: pulumi.Input[str] | None = None,
     ) -> None:
+        """`origin_secret` (Cloudflare): what the router sends the cell, once `origin_gate` (the load
+        balancer rule accepting it) exists."""
         a = self.args
         name = self._name
         if a.edge.provider == "route53":
@@ -133,6 +142,8 @@ class CellEdge(pulumi.ComponentResource):
                     default_for_zone=a.default_for_zone,
                     lb_dns_name=lb_dns_name,
                     cdn_domain_name=cdn_domain_name,
+                    origin_secret=origin_secret,
+                    origin_gate=origin_gate,
                 ),
             )
             self.register_outputs({})

@@ -1,13 +1,22 @@
-// Router vs pass-through throughput, both in workerd (Miniflare 4), same stubbed upstream.
+// Router vs pass-through throughput, both in workerd (Miniflare 4), same stubbed upstream,
+// WITH token verification on (RS256 against a key set, as in production).
 //
-//   node bench/bench.mjs [--n 5000] [--concurrency 16] [--batch 250] [--rounds 3] [--json PATH] [--e2e]
+//   node bench/bench.mjs [--n 5000] [--concurrency 16] [--batch 250] [--rounds 3] [--users 1000]
+//                        [--zipf 1.0] [--cold 400] [--json PATH] [--e2e]
 //
 // Workers in one Miniflare instance:
-//   router      src/worker.js, real KV holding a cell table, warm cache, token naming its cell
+//   router      src/worker.js, real KV holding a cell table (warm), verifying every token
 //   passthrough bench/passthrough.js: forwards every request to one fixed origin
-//   upstream    a tiny worker, the outbound service of both: nothing leaves workerd
+//   upstream    a tiny worker, the outbound service of both: serves the key set, answers cells;
+//               nothing leaves workerd
 //   driver      sends `batch` requests to one of them through a service binding, with
 //               `concurrency` in flight, and times them
+// Traffic: `users` signed-in users, each with their own token (signed here with a fresh RSA key),
+// chosen per request by a Zipf(`zipf`) law: popular users come back often, the tail comes once,
+// so the router's verified-token cache sees a realistic mix of first and repeated tokens. Both
+// workers receive the same token sequence. The cache hit ratio over the measured requests is
+// reported, and the cost of a cold verification: `cold` never-seen tokens vs one repeated token
+// (wall time per request at the same concurrency, and workerd CPU per request).
 // Each round sends N requests to each worker in batches that alternate router, passthrough,
 // passthrough, router, ... so that noise from a shared machine hits both alike.
 // rps = requests / time over all rounds; PASS when router rps / passthrough rps >= 0.90.
@@ -18,6 +27,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { generateKeyPairSync, sign } from "node:crypto";
 import { Miniflare } from "miniflare";
 
 const args = process.argv.slice(2);
@@ -31,25 +41,72 @@ const BATCH = Number(opt("batch", 250));
 const ROUNDS = Number(opt("rounds", 3));
 const JSON_PATH = opt("json", null);
 const E2E = args.includes("--e2e");
+const USERS = Number(opt("users", 1000));
+const ZIPF = Number(opt("zipf", 1.0));
+const COLD = Number(opt("cold", 2000));
 const THRESHOLD = 0.9;
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const ROUTER_SCRIPT = process.env.BENCH_ROUTER_SCRIPT ?? here("../src/worker.js"); // for A/B of variants
 
-const UPSTREAM = `export default { async fetch(req) {
+const KEY = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const JWKS = JSON.stringify({ keys: [{ ...KEY.publicKey.export({ format: "jwk" }), kid: "bench-1", alg: "RS256", use: "sig" }] });
+const ISSUER = "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_Bench";
+const AUDIENCE = "bench-client";
+const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+const HEADER = b64({ alg: "RS256", typ: "JWT", kid: "bench-1" });
+const exp = Math.floor(Date.now() / 1000) + 3600;
+function idToken(sub, cell) {
+  const body = b64({
+    sub, iss: ISSUER, aud: AUDIENCE, token_use: "id", auth_time: exp - 3600, iat: exp - 3600, exp,
+    email: `${sub}@example.com`, email_verified: true, "custom:home_zone": cell.startsWith("eu") ? "eu" : "us", "custom:home_cell": cell,
+    "cognito:username": sub, event_id: `e-${sub}`, origin_jti: `o-${sub}`, jti: `j-${sub}`,
+  });
+  return `${HEADER}.${body}.${sign("sha256", Buffer.from(`${HEADER}.${body}`), KEY.privateKey).toString("base64url")}`;
+}
+const CELL_OF = (i) => ["eu-central-1", "eu-west-1", "us-east-1"][i % 3];
+const users = Array.from({ length: USERS }, (_, i) => idToken(`user-${i}`, CELL_OF(i)));
+const coldTokens = Array.from({ length: COLD }, (_, i) => idToken(`cold-${i}`, "eu-central-1"));
+// Zipf(ZIPF) over the users, deterministic (mulberry32, fixed seed)
+let seedState = 0x5eed;
+const rand = () => {
+  seedState = (seedState + 0x6d2b79f5) >>> 0;
+  let t = seedState;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+const weights = users.map((_, i) => 1 / Math.pow(i + 1, ZIPF));
+const cdf = [];
+weights.reduce((acc, w, i) => (cdf[i] = acc + w), 0);
+const nextUser = () => {
+  const x = rand() * cdf[cdf.length - 1];
+  let lo = 0, hi = cdf.length - 1;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (cdf[mid] < x) lo = mid + 1; else hi = mid; }
+  return lo;
+};
+
+const UPSTREAM = `export default { async fetch(req, env) {
+  if (new URL(req.url).pathname.endsWith("/jwks.json")) return new Response(env.JWKS, { headers: { "content-type": "application/json" } });
   if (req.body) await req.arrayBuffer();
   return new Response("ok", { headers: { "content-type": "text/plain" } });
 } };`;
-const DRIVER = `export default {
+const DRIVER = `let tokens = [];
+export default {
   async fetch(req, env) {
-    const q = new URL(req.url).searchParams;
-    const n = Number(q.get("n")), c = Number(q.get("c"));
+    const u = new URL(req.url);
+    if (u.pathname === "/setup") { tokens = await req.json(); return new Response("ok"); }
+    const q = u.searchParams;
+    const c = Number(q.get("c"));
     const target = q.get("w") === "router" ? env.ROUTER : env.PASSTHROUGH;
-    const headers = JSON.parse(q.get("headers"));
+    const seq = await req.json(); // token index per request
+    const n = seq.length;
+    const base = { "user-agent": "myark-bench", accept: "application/json" };
     let next = 0, bad = 0;
     const lane = async () => {
       while (next < n) {
         const i = next++;
+        const headers = { ...base, authorization: "Bearer " + tokens[seq[i]] };
         const r = await target.fetch("https://api.myark.io/v1/items/" + i + "?x=1", { headers, cf: { country: "DE" } });
         await r.arrayBuffer();
         if (r.status !== 200) bad++;
@@ -60,7 +117,6 @@ const DRIVER = `export default {
     return Response.json({ ms: Date.now() - t0, bad });
   },
 };`;
-
 const mf = new Miniflare({
   cf: false,
   logRequests: false,
@@ -83,6 +139,9 @@ const mf = new Miniflare({
         DEFAULT_ZONE: "us",
         COUNTRY_ZONES: JSON.stringify({ DE: "eu", FR: "eu", US: "us" }),
         CELL_CACHE_TTL_SECONDS: "30",
+        JWKS_URL: "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_Bench/.well-known/jwks.json",
+        TOKEN_ISSUER: ISSUER,
+        TOKEN_AUDIENCE: AUDIENCE,
       },
       outboundService: "upstream",
     },
@@ -94,7 +153,7 @@ const mf = new Miniflare({
       bindings: { ORIGIN: "https://eu-central-1.api.myark.io" },
       outboundService: "upstream",
     },
-    { name: "upstream", modules: true, script: UPSTREAM, compatibilityDate: "2025-04-01" },
+    { name: "upstream", modules: true, script: UPSTREAM, compatibilityDate: "2025-04-01", bindings: { JWKS } },
   ],
 });
 
@@ -134,34 +193,52 @@ try {
   await kv.put("status:eu-west-1", "draining");
   pids = workerdPids();
 
-  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
-  const token = [
-    b64({ alg: "RS256", typ: "JWT", kid: "k1" }),
-    b64({ sub: "user-123", home_cell: "eu-central-1", home_zone: "eu", iat: 1700000000, exp: 4102444800 }),
-    Buffer.alloc(256, 7).toString("base64url"),
-  ].join(".");
-  const headers = { authorization: `Bearer ${token}`, "user-agent": "myark-bench", accept: "application/json" };
-  const driverQuery = (w, n) => new URLSearchParams({ w, n, c: CONCURRENCY, headers: JSON.stringify(headers) });
+  const headers = { authorization: `Bearer ${users[0]}`, "user-agent": "myark-bench", accept: "application/json" };
+  const setup = await mf.dispatchFetch("http://driver.local/setup", {
+    method: "POST", body: JSON.stringify([...users, ...coldTokens]), headers: { "MF-Route-Override": "driver" },
+  });
+  await setup.text();
 
-  async function batch(w, n) {
+  async function batch(w, seq, c = CONCURRENCY) {
     const cpu0 = cpuSeconds();
-    const res = await mf.dispatchFetch(`http://driver.local/?${driverQuery(w, n)}`, { headers: { "MF-Route-Override": "driver" } });
+    const res = await mf.dispatchFetch(`http://driver.local/?${new URLSearchParams({ w, c })}`, {
+      method: "POST", body: JSON.stringify(seq), headers: { "MF-Route-Override": "driver" },
+    });
     const out = await res.json();
     const cpu1 = cpuSeconds();
-    if (out.bad) throw new Error(`${w}: ${out.bad} of ${n} requests did not answer 200`);
+    if (out.bad) throw new Error(`${w}: ${out.bad} of ${seq.length} requests did not answer 200`);
     return { ms: out.ms, cpu: cpu0 === null ? null : cpu1 - cpu0 };
   }
+  // the router's verified-token cache holds every token it has verified (fewer than its 4,096 bound)
+  const seen = new Set();
+  let hits = 0;
+  let measured = 0;
+  const userSeq = (n, count) => {
+    const seq = Array.from({ length: n }, nextUser);
+    for (const i of seq) {
+      if (count) { measured++; if (seen.has(i)) hits++; }
+      seen.add(i);
+    }
+    return seq;
+  };
 
-  // sanity: the router really routes by the token (this also warms its cache)
+  // sanity: the router really verifies and routes by the token (this also warms its tables)
   const probe = await mf.dispatchFetch("https://api.myark.io/v1/me", {
     headers: { ...headers, "MF-Route-Override": "router" }, cf: { country: "DE" },
   });
   await probe.arrayBuffer();
-  if (probe.status !== 200 || probe.headers.get("x-myark-cell") !== "eu-central-1") {
+  seen.add(0);
+  if (probe.status !== 200 || probe.headers.get("x-myark-cell") !== CELL_OF(0)) {
     throw new Error(`router probe failed: ${probe.status} ${probe.headers.get("x-myark-cell")}`);
   }
-  await batch("router", 500); // warm-up, not counted
-  await batch("passthrough", 500);
+  const forged = await mf.dispatchFetch("https://api.myark.io/v1/me", {
+    headers: { authorization: `Bearer ${users[0].slice(0, -8)}AAAAAAAA`, "MF-Route-Override": "router" }, cf: { country: "DE" },
+  });
+  await forged.arrayBuffer();
+  if (forged.status !== 401 && !process.env.BENCH_ROUTER_SCRIPT) throw new Error(`router accepted a forged token: ${forged.status}`);
+  const warm = userSeq(500, false); // warm-up, not counted
+  await batch("router", warm);
+  await batch("passthrough", warm);
 
   const acc = { router: { n: 0, ms: 0, cpu: 0 }, passthrough: { n: 0, ms: 0, cpu: 0 } };
   const perRound = [];
@@ -170,14 +247,38 @@ try {
     const round = { router: { n: 0, ms: 0 }, passthrough: { n: 0, ms: 0 } };
     for (let done = 0; done < N; done += BATCH, k++) {
       const size = Math.min(BATCH, N - done);
+      const seq = userSeq(size, true); // the same tokens for both
       for (const w of k % 2 ? ["passthrough", "router"] : ["router", "passthrough"]) {
-        const b = await batch(w, size);
+        const b = await batch(w, seq);
         for (const a of [acc[w], round[w]]) { a.n += size; a.ms += b.ms; }
         acc[w].cpu += b.cpu ?? 0;
       }
     }
     perRound.push(round);
   }
+  const hitRatio = hits / measured;
+
+  // cold verification: never-seen tokens vs one cached token, same concurrency, in interleaved
+  // chunks so that load from other processes hits both alike
+  const CHUNKS = 8;
+  const hot = { ms: 0, cpu: 0 };
+  const cold = { ms: 0, cpu: 0 };
+  for (let c = 0; c < CHUNKS; c++) {
+    const lo = Math.floor((c * COLD) / CHUNKS);
+    const hi = Math.floor(((c + 1) * COLD) / CHUNKS);
+    const h = await batch("router", Array.from({ length: hi - lo }, () => 0));
+    const k = await batch("router", Array.from({ length: hi - lo }, (_, i) => USERS + lo + i));
+    hot.ms += h.ms;
+    hot.cpu += h.cpu ?? 0;
+    cold.ms += k.ms;
+    cold.cpu += k.cpu ?? 0;
+  }
+  const coldCost = {
+    ms_per_request_cold: cold.ms / COLD,
+    ms_per_request_cached: hot.ms / COLD,
+    verify_ms: (cold.ms - hot.ms) / COLD,
+    verify_cpu_us: pids.length ? ((cold.cpu - hot.cpu) / COLD) * 1e6 : null,
+  };
   const rps = (a) => a.n / (a.ms / 1000);
   const router = rps(acc.router);
   const passthrough = rps(acc.passthrough);
@@ -196,6 +297,9 @@ try {
   const cpuRatio = pids.length ? cpuUs(acc.passthrough) / cpuUs(acc.router) : null;
   if (cpuRatio !== null) console.log(`CPU-based ratio (passthrough CPU / router CPU per request): ${cpuRatio.toFixed(3)}`);
   console.log(`ratio router/passthrough ${ratio.toFixed(3)} (threshold ${THRESHOLD}) ${pass ? "PASS" : "FAIL"}`);
+  console.log(`verified-token cache: ${USERS} users, Zipf ${ZIPF}: hit ratio ${(hitRatio * 100).toFixed(1)} % over ${measured} measured requests`);
+  console.log(`cold verification (${COLD} never-seen tokens vs a cached one, ${CONCURRENCY} in flight): ${coldCost.ms_per_request_cold.toFixed(3)} ms vs ${coldCost.ms_per_request_cached.toFixed(3)} ms of wall time per request: ${coldCost.verify_ms.toFixed(3)} ms` +
+    (coldCost.verify_cpu_us === null ? "" : `, workerd CPU ${coldCost.verify_cpu_us.toFixed(0)} us`) + " per cold verification");
 
   let e2e = null;
   if (E2E) {
@@ -229,6 +333,7 @@ try {
     await writeFile(JSON_PATH, JSON.stringify({
       n: N, concurrency: CONCURRENCY, batch: BATCH, rounds: ROUNDS,
       router_rps: router, passthrough_rps: passthrough, ratio, threshold: THRESHOLD, pass,
+      verification: { users: USERS, zipf: ZIPF, token_cache_hit_ratio: hitRatio, measured_requests: measured, cold: coldCost },
       per_round: perRound.map((r) => ({ router_rps: rps(r.router), passthrough_rps: rps(r.passthrough) })),
       workerd_cpu_us_per_request: pids.length ? { router: cpuUs(acc.router), passthrough: cpuUs(acc.passthrough), ratio: cpuRatio } : null,
       e2e, node: process.version, miniflare: pkg.version,
