@@ -381,7 +381,9 @@ def _make_monitor(mocks: MyarkMocks, errors: list[str]):
             parent = request.parent or None
             if parent and parent.split("::")[2].split("$")[-1] == STACK_TYPE:
                 parent = None
-            id_, state = mocks.outputs_for(request.type, request.name, inputs, region) if request.custom else ("", {})
+            id_, state = (
+                mocks.outputs_for(request.type, request.name, inputs, region) if request.custom else ("", {})
+            )
             self.records.append(
                 PlannedResource(
                     urn=urn,

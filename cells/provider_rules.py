@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cells.naming import callback_url_problem
 from cells.plan import Plan, PlannedResource
 
 # pulumi-aws (Terraform bridge) autonaming: the logical name, "-", then 7 random characters.
@@ -409,7 +410,11 @@ def _name_violations(plan: Plan, table: dict[str, NameSpec], rule_id: str) -> It
         else:
             origin = _origin(r, spec.field, value, plan)
         yield Violation(
-            rule_id, r.urn, f"{spec.field}={value!r} ({len(value)} chars)", f"{spec.why} ({spec.source})", origin
+            rule_id,
+            r.urn,
+            f"{spec.field}={value!r} ({len(value)} chars)",
+            f"{spec.why} ({spec.source})",
+            origin,
         )
 
 
@@ -588,7 +593,9 @@ def _key_users(plan: Plan) -> Iterator[Violation]:
         if key is None:
             continue
         service = principal.format(region=r.region or "")
-        missing = [a for a in actions if not grants(_statements(key.inputs.get("policy")), {"Service": service}, a)]
+        missing = [
+            a for a in actions if not grants(_statements(key.inputs.get("policy")), {"Service": service}, a)
+        ]
         if missing:
             yield Violation(
                 "kms-key-policy-users",
@@ -689,18 +696,6 @@ OAUTH_FLOWS = frozenset({"code", "implicit", "client_credentials"})
 OAUTH_STANDARD_SCOPES = frozenset({"openid", "email", "phone", "profile", "aws.cognito.signin.user.admin"})
 
 
-def callback_url_problem(url: str) -> str | None:
-    """Why Cognito refuses a callback or sign-out URL, or None."""
-    if "#" in url:
-        return "has a fragment (#)"
-    if url.startswith("http://"):
-        host = url[len("http://") :].split("/")[0].split(":")[0]
-        return None if host == "localhost" else "uses http (only http://localhost is allowed)"
-    if not re.fullmatch(r"[a-z][a-z0-9+.-]*://\S+", url):
-        return "is not an absolute URL"
-    return None
-
-
 @rule(
     "cognito-oauth-client",
     "Amazon Cognito",
@@ -755,8 +750,10 @@ def csp_sources(policy: str, directive: str) -> list[str] | None:
 
 
 def _csp_allows(sources: list[str], origin: str) -> bool:
-    return "*" in sources or origin in sources or any(
-        s.startswith("https://*.") and origin.endswith(s[len("https://*") :]) for s in sources
+    return (
+        "*" in sources
+        or origin in sources
+        or any(s.startswith("https://*.") and origin.endswith(s[len("https://*") :]) for s in sources)
     )
 
 
@@ -774,7 +771,9 @@ def _csp(plan: Plan) -> Iterator[Violation]:
     if not cell or not isinstance(api, str):
         return
     domain = api.removeprefix(f"{cell}.api.")
-    needed = [f"https://{h}" for h in (api_host(domain), cell_api_host(cell, domain), control_plane_host(domain))]
+    needed = [
+        f"https://{h}" for h in (api_host(domain), cell_api_host(cell, domain), control_plane_host(domain))
+    ]
     for r in plan.of_type("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"):
         policy = _get(r.inputs, "securityHeadersConfig", "contentSecurityPolicy", "contentSecurityPolicy")
         if not isinstance(policy, str):
