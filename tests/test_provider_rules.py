@@ -21,7 +21,7 @@ from cells.naming import (
     target_group_name,
     within,
 )
-from cells.plan import Plan, PlannedResource
+from cells.plan import Plan, PlannedResource, record_plan
 from cells.provider_rules import RULES, check_fleet_plans, check_stack
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
@@ -454,3 +454,115 @@ def test_every_job_that_runs_the_pulumi_cli_installs_uv_first() -> None:
             )
     assert cli_jobs == 2
     assert "toolchain: uv" in (PROJECT_ROOT / "Pulumi.yaml").read_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# Config: the failover cell and the sign-in's OAuth settings, validated before anything is built.
+
+
+def _edit(root: Path, stack: str, change: Callable[[dict[str, Any]], None]) -> None:
+    path = root / f"Pulumi.{stack}.yaml"
+    doc = yaml.safe_load(path.read_text())
+    change(doc["config"])
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def _add_eu_cell(root: Path, name: str, cidr: str, **cell: Any) -> None:
+    doc = yaml.safe_load((root / "Pulumi.eu-central-1.yaml").read_text())
+    spec = doc["config"]["myark:cell"]
+    spec.update(name=name, region="eu-west-1", defaultForZone=False, pilot=False, **cell)
+    spec["network"]["cidr"] = cidr
+    spec["gcp"]["project"] = f"myark-{name}"
+    (root / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def test_adding_a_cell_never_moves_the_zone_failover(fleet_copy: Path) -> None:
+    """The old rule (first non-default cell by name) would hand SECONDARY to `eu-a`, while the
+    stack of `eu-west-1` still claimed it."""
+    from cells.fleet import load_fleet
+    from cells.program import role_in_zone
+
+    _add_eu_cell(fleet_copy, "eu-west-1", "10.48.0.0/16", failoverForZone=True)
+    before = role_in_zone(load_fleet(fleet_copy), "eu-west-1")
+    _add_eu_cell(fleet_copy, "eu-a", "10.64.0.0/16")
+    fleet = load_fleet(fleet_copy)
+    assert before == role_in_zone(fleet, "eu-west-1") == "secondary"
+    assert role_in_zone(fleet, "eu-a") == "member" and role_in_zone(fleet, "eu-central-1") == "primary"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda root: _edit(root, "eu-central-1", lambda c: c["myark:cell"].update(failoverForZone=True)),
+            "the zone's default cell cannot also be its failover",
+        ),
+        (
+            lambda root: [
+                _add_eu_cell(root, "eu-west-1", "10.48.0.0/16", failoverForZone=True),
+                _add_eu_cell(root, "eu-north-1", "10.64.0.0/16", failoverForZone=True),
+            ],
+            "zone eu has 2 failover cells",
+        ),
+        (
+            lambda root: _edit(
+                root,
+                "global",
+                lambda c: c["myark:global"].update(auth={"extraCallbackUrls": ["http://evil.io/cb"]}),
+            ),
+            "uses http (only http://localhost may)",
+        ),
+        (
+            lambda root: _edit(
+                root,
+                "global",
+                lambda c: c["myark:global"].update(auth={"extraCallbackUrls": ["https://a.io/#x"]}),
+            ),
+            "has a fragment",
+        ),
+        (
+            lambda root: _edit(
+                root, "global", lambda c: c["myark:global"].update(auth={"scopes": ["email"]})
+            ),
+            "need openid",
+        ),
+        (
+            lambda root: _edit(
+                root, "global", lambda c: c["myark:global"].update(auth={"flows": ["password"]})
+            ),
+            "myark:global.auth.flows.0",
+        ),
+        (
+            lambda root: _edit(
+                root, "global", lambda c: c["myark:global"].update(auth={"scopes": ["all things"]})
+            ),
+            "is not an OAuth scope",
+        ),
+    ],
+)
+def test_failover_and_auth_config_are_refused_with_one_clear_message(
+    fleet_copy: Path, change: Callable[[Path], Any], expected: str
+) -> None:
+    from cells.config import ConfigError
+    from cells.fleet import load_fleet
+
+    change(fleet_copy)
+    with pytest.raises(ConfigError) as err:
+        load_fleet(fleet_copy)
+    assert expected in str(err.value) and "Traceback" not in str(err.value)
+
+
+def test_auth_config_flows_into_the_app_client(fleet_copy: Path) -> None:
+    auth = {
+        "callbackPath": "/signed-in",
+        "extraCallbackUrls": ["http://localhost:3000/cb"],
+        "scopes": ["openid"],
+    }
+    _edit(fleet_copy, "global", lambda c: c["myark:global"].update(auth=auth))
+    client = record_plan("global", root=fleet_copy).one("aws:cognito/userPoolClient:UserPoolClient").inputs
+    assert client["callbackUrls"] == [
+        "https://eu-central-1.app.myark.io/signed-in",
+        "https://us-east-1.app.myark.io/signed-in",
+        "http://localhost:3000/cb",
+    ]
+    assert client["allowedOauthScopes"] == ["openid"] and client["supportedIdentityProviders"] == ["COGNITO"]

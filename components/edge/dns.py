@@ -42,7 +42,7 @@ def validation_option(cert: aws.acm.Certificate, host: str) -> pulumi.Output[Any
     """ACM's DNS-validation record for one name of a certificate (chosen by name, not position:
     the provider does not promise an order)."""
 
-    def pick(options: list[Any]) -> Any:
+    def pick(options: Sequence[Any]) -> Any:
         return next(o for o in options if o.domain_name == host)
 
     return cert.domain_validation_options.apply(pick)
