@@ -534,13 +534,13 @@ KEY_USERS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
     "aws:cloudwatch/eventArchive:EventArchive": (
         "kmsKeyIdentifier",
         "events.amazonaws.com",
-        ("kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"),
+        ("kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"),
         "https://docs.aws.amazon.com/eventbridge/latest/userguide/encryption-archives.html",
     ),
     "aws:cloudwatch/logGroup:LogGroup": (
         "kmsKeyId",
         "logs.{region}.amazonaws.com",
-        ("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:GenerateDataKey", "kms:Describe*"),
+        ("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:GenerateDataKey", "kms:DescribeKey"),
         "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html",
     ),
 }
@@ -579,7 +579,7 @@ def grants(statements: Sequence[dict], principal: dict[str, str], action: str) -
     "kms-key-policy-users",
     "AWS KMS (EventBridge, CloudWatch Logs)",
     "A KMS key's policy lets each service that encrypts with it use it: EventBridge buses and archives "
-    "(events.amazonaws.com), CloudWatch log groups (logs.<region>.amazonaws.com).",
+    "(events.amazonaws.com; archives also kms:ReEncrypt*), CloudWatch log groups (logs.<region>.amazonaws.com).",
     "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-key-policy.html",
 )
 def _key_users(plan: Plan) -> Iterator[Violation]:

@@ -28,11 +28,12 @@ class CellKey(pulumi.ComponentResource):
         root = account.apply(lambda a: f"arn:aws:iam::{a}:root")
         services = []
         if args.eventbridge:
-            # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-key-policy.html
+            # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-key-policy.html and
+            # .../encryption-archives.html (an archive also re-encrypts).
             services.append(
                 statement(
                     "Allow",
-                    ["kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt"],
+                    ["kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt", "kms:ReEncrypt*"],
                     "*",
                     Sid="EventBridgeOfThisAccount",
                     Principal={"Service": "events.amazonaws.com"},
