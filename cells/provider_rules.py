@@ -30,7 +30,7 @@ from cells.naming import callback_url_problem
 from cells.plan import Plan, PlannedResource
 
 # pulumi-aws (Terraform bridge) autonaming: the logical name, "-", then 7 random characters.
-AUTONAME_SUFFIX = 8
+AUTONAME_RANDOM = "abcdefg"
 AUTONAME_SOURCE = "https://www.pulumi.com/docs/iac/concepts/resources/names/#autonaming"
 
 # CloudFront's one hosted zone id: the alias target zone of every CloudFront distribution.
@@ -382,7 +382,7 @@ def planned_name(r: PlannedResource, spec: NameSpec) -> tuple[str, str] | None:
     if isinstance(value, str):
         return value, "explicit"
     if value is None and spec.autonamed:
-        auto = f"{r.name}-abcdefg"
+        auto = f"{r.name}-{AUTONAME_RANDOM}"
         return (auto.lower() if spec.lower else auto), "autoname"
     return None
 
