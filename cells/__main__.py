@@ -65,6 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 matches (or accepted); 1 a stateful URN changed; 2 bad input.",
     )
     state.add_argument("action", choices=["check", "accept"])
+    rules = sub.add_parser(
+        "rules",
+        help="check every stack's offline plan against the providers' own rules, and the fleet's",
+        description="Plan every stack and check each against cells/provider_rules.py (names after "
+        "autonaming, locations, pairings), then the fleet rules over all plans (one owner per DNS "
+        "record, SCP name, failover role, GCP id).",
+        epilog="Exit codes: 0 no violation; 1 violations; 2 bad input.",
+    )
+    rules.add_argument("--doc", metavar="PATH", help="write the rules table (Markdown) to PATH and exit")
     shard_commands.register(sub)
     waves.register(sub)
     ops_cli.register(sub)
@@ -90,6 +99,23 @@ def cmd_state(args: argparse.Namespace) -> int:
     return EXIT_FAILED if drifts else EXIT_OK
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    from cells import provider_rules
+    from cells.config import list_stacks
+    from cells.plan import record_plan
+
+    if args.doc:
+        Path(args.doc).write_text(provider_rules.markdown_table())
+        print(f"wrote {args.doc}")
+        return EXIT_OK
+    plans = [record_plan(stack) for stack in list_stacks()]
+    found = provider_rules.check_fleet_plans(plans)
+    for v in found:
+        print(v.message())
+    print(f"{len(found)} provider-rule violations ({len(provider_rules.RULES)} rules, {len(plans)} stacks)")
+    return EXIT_FAILED if found else EXIT_OK
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from cells.plan import record_plan
     from cells.plan_view import render_summary, render_tree
@@ -104,9 +130,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         plan.violations = check_plan(plan)
     mandatory = sum(1 for v in plan.violations if v["level"] == "mandatory")
+    from cells.provider_rules import check_stack
+
+    broken = check_stack(plan)
     if not args.quiet:
         print(render_tree(plan))
+    for v in broken:
+        print(v.message(), file=sys.stderr)
     print(render_summary(plan))
+    print(f"{len(broken)} provider-rule violations")
     if args.json:
         Path(args.json).write_text(json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n")
         print(f"wrote {args.json}")
@@ -115,7 +147,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
         Path(args.diagram).write_text(mermaid(plan) + "\n")
         print(f"wrote {args.diagram}")
-    return EXIT_FAILED if mandatory else EXIT_OK
+    return EXIT_FAILED if mandatory or broken else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -125,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handlers = {
             "plan": cmd_plan,
             "state": cmd_state,
+            "rules": cmd_rules,
             "shards": shard_commands.run,
             "waves": waves.run,
             **ops_cli.HANDLERS,

@@ -265,6 +265,11 @@ class CellSpec(Model):
     )
     pilot: bool = Field(False, description="Pilot cells deploy in the wave after global, before the rest.")
     default_for_zone: bool = Field(False, description="New anonymous users of the zone land here.")
+    failover_for_zone: bool = Field(
+        False,
+        description="The zone's failover cell (Route53 SECONDARY behind the default). Explicit, so adding "
+        "a cell never moves it; at most one per zone, never the default.",
+    )
     network: NetworkSpec = Field(description="The cell's VPC.")
     load_balancer: LoadBalancerSpec = Field(
         default_factory=lambda: LoadBalancerSpec.model_validate({}), description="The cell's ALB."
@@ -292,6 +297,15 @@ class CellSpec(Model):
         return value
 
     _zone: str | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _failover(self) -> CellSpec:
+        if self.failover_for_zone and self.default_for_zone:
+            raise ValueError(
+                "cell.failoverForZone: the zone's default cell cannot also be its failover; set it on "
+                "another cell of the zone"
+            )
+        return self
 
     @model_validator(mode="after")
     def _azs(self, info: ValidationInfo) -> CellSpec:
@@ -400,6 +414,62 @@ class ZoneSpec(Model):
         pattern=r"^in:[a-z0-9-]+-locations$",
     )
 
+# Cognito's standard OAuth scopes; custom ones are `<resource server>/<scope>`.
+OAUTH_SCOPES = ("openid", "email", "phone", "profile", "aws.cognito.signin.user.admin")
+
+
+class AuthSpec(Model):
+    """The hosted sign-in at auth.<domain>: the web app's OAuth settings on the Cognito app client."""
+
+    callback_path: str = Field(
+        "/auth/callback",
+        pattern=r"^/[A-Za-z0-9/_.-]*$",
+        description="Path on every cell's app host (https://<cell>.app.<domain><path>) sign-in returns to.",
+    )
+    logout_path: str = Field(
+        "/", pattern=r"^/[A-Za-z0-9/_.-]*$", description="Path on every cell's app host sign-out returns to."
+    )
+    extra_callback_urls: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Further callback URLs (https, or http://localhost for development; no fragment).",
+    )
+    flows: list[Literal["code", "implicit"]] = Field(
+        default_factory=lambda: ["code"],
+        min_length=1,
+        description="OAuth flows of the public web client: code (with PKCE), or implicit.",
+    )
+    scopes: list[str] = Field(
+        default_factory=lambda: ["openid", "email", "profile"],
+        min_length=1,
+        description=f"OAuth scopes: {', '.join(OAUTH_SCOPES)} or <resource server>/<scope>.",
+    )
+
+    @field_validator("extra_callback_urls")
+    @classmethod
+    def _urls(cls, value: list[str]) -> list[str]:
+        from cells.naming import callback_url_problem
+
+        for url in value:
+            why = callback_url_problem(url)
+            if why:
+                raise ValueError(f"{url!r} {why}; Cognito takes https URLs (http only for localhost)")
+        return value
+
+    @field_validator("scopes")
+    @classmethod
+    def _scopes(cls, value: list[str]) -> list[str]:
+        for scope in value:
+            if scope not in OAUTH_SCOPES and not re.fullmatch(
+                r"[\x21\x23-\x5b\x5d-\x7e]+/[\x21\x23-\x5b\x5d-\x7e]+", scope
+            ):
+                raise ValueError(
+                    f"{scope!r} is not an OAuth scope; use {', '.join(OAUTH_SCOPES)} or <resource server>/<scope>"
+                )
+        if {"email", "phone", "profile"} & set(value) and "openid" not in value:
+            raise ValueError("the email, phone and profile scopes need openid; add openid")
+        return value
+
 
 class GlobalSpec(Model):
     """The global control plane: identity, billing, cell directory, placement, edge; the zones."""
@@ -416,6 +486,10 @@ class GlobalSpec(Model):
     placement: dict[str, dict[str, int]] = Field(
         default_factory=dict,
         description="Per zone, the weight (percent) of new users placed in each cell; sticky per user.",
+    )
+    auth: AuthSpec = Field(
+        default_factory=lambda: AuthSpec.model_validate({}),
+        description="OAuth settings of the hosted sign-in (callback paths, flows, scopes).",
     )
 
     @model_validator(mode="after")

@@ -215,6 +215,14 @@ def check_fleet(fleet: Fleet, root: Path = PROJECT_ROOT) -> None:
                 f"fleet: {NAMESPACE}:cell.defaultForZone: zone {zone} needs exactly one default cell, "
                 f"found {len(defaults)} ({files}); set defaultForZone: true in one of {cells} only"
             )
+    for zone in zones:
+        failovers = [s for s in fleet.cells_in_zone(zone) if s.cell.failover_for_zone]
+        if len(failovers) > 1:
+            raise ConfigError(
+                f"{failovers[-1].file}: {NAMESPACE}:cell.failoverForZone: zone {zone} has "
+                f"{len(failovers)} failover cells ({', '.join(s.cell.name for s in failovers)}); "
+                "Route53 takes one SECONDARY per zone: keep it on one"
+            )
     placement = glob.config.global_spec.placement
     for zone in zones:
         if zone not in placement:

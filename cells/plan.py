@@ -48,6 +48,8 @@ class PlannedResource:
     inputs: dict[str, Any]
     custom: bool
     aliases: tuple[str, ...] = ()
+    # What the mock engine answered (ids, ARNs, names): lets rules join a reference to its resource.
+    outputs: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def cloud(self) -> str:
@@ -232,7 +234,8 @@ def _aws_specifics(type_: str, rid: str, inputs: dict[str, Any], region: str) ->
                     "domainName": domain,
                     "resourceRecordName": f"_{_short_id(domain)}.{domain}.",
                     "resourceRecordType": "CNAME",
-                    "resourceRecordValue": f"_{_short_id(rid, domain)}.acm-validations.aws.",
+                    # ACM gives every certificate of a name in one account the same record.
+                    "resourceRecordValue": f"_{_short_id('value', domain)}.acm-validations.aws.",
                 }
                 for domain in names
             ]
@@ -378,6 +381,9 @@ def _make_monitor(mocks: MyarkMocks, errors: list[str]):
             parent = request.parent or None
             if parent and parent.split("::")[2].split("$")[-1] == STACK_TYPE:
                 parent = None
+            id_, state = (
+                mocks.outputs_for(request.type, request.name, inputs, region) if request.custom else ("", {})
+            )
             self.records.append(
                 PlannedResource(
                     urn=urn,
@@ -391,11 +397,11 @@ def _make_monitor(mocks: MyarkMocks, errors: list[str]):
                     inputs=_mask(raw),
                     custom=bool(request.custom),
                     aliases=self._aliases(request),
+                    outputs={"id": id_, **state} if request.custom else {},
                 )
             )
             if not request.custom:
                 return resource_pb2.RegisterResourceResponse(urn=urn)
-            id_, state = mocks.outputs_for(request.type, request.name, inputs, region)
             obj = _sync_await(rpc.serialize_properties(state, {}))
             self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
             return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)

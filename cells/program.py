@@ -13,7 +13,7 @@ import pulumi_gcp as gcp
 
 from cells.config import NAMESPACE, PROJECT_ROOT, ConfigError, StackSettings, from_runtime
 from cells.fleet import Fleet, load_fleet
-from cells.naming import control_plane_host, stack_tags
+from cells.naming import api_host, app_callback_url, control_plane_host, stack_tags
 from components.guardrails import GuardrailsArgs, ResidencyGuardrails
 from components.tagging import register_tags
 
@@ -58,12 +58,12 @@ def _origin_secrets(settings: StackSettings) -> pulumi.Output[list[str]] | None:
 
 
 def role_in_zone(fleet: Fleet, cell: str) -> str:
-    """primary: the zone's default cell; secondary: its failover (first other cell by name)."""
+    """primary: the zone's default cell; secondary: the cell config names its failover
+    (`failoverForZone`); member: any other. Explicit, so adding a cell never moves a role."""
     spec = fleet.stack_of_cell(cell).cell
     if spec.default_for_zone:
         return "primary"
-    others = sorted(s.cell.name for s in fleet.cells_in_zone(spec.zone) if not s.cell.default_for_zone)
-    return "secondary" if others and others[0] == cell else "member"
+    return "secondary" if spec.failover_for_zone else "member"
 
 
 def build_cell_stack(settings: StackSettings, fleet: Fleet) -> None:
@@ -125,7 +125,12 @@ def build_cell_stack(settings: StackSettings, fleet: Fleet) -> None:
     )
     guardrails = ResidencyGuardrails(
         f"{spec.name}-residency",
-        GuardrailsArgs(zone=spec.zone, gcp_project=spec.gcp.project, scp_target=config.aws_scp_target),
+        GuardrailsArgs(
+            zone=spec.zone,
+            gcp_project=spec.gcp.project,
+            # The zone's policy is one per organization: its default cell owns it, the others output it.
+            scp_target=config.aws_scp_target if spec.default_for_zone else None,
+        ),
         opts=pulumi.ResourceOptions(providers=[provider, google]),
     )
     for key, value in {**cell.outputs, "serviceControlPolicy": guardrails.scp}.items():
@@ -145,7 +150,19 @@ def build_global_stack(settings: StackSettings, fleet: Fleet) -> None:
     plane = ControlPlane(
         "myark",
         ControlPlaneArgs(
-            region=spec.region, domain=config.domain, account_id=account_id, placement=spec.placement
+            region=spec.region,
+            domain=config.domain,
+            account_id=account_id,
+            placement=spec.placement,
+            callback_urls=[
+                *(app_callback_url(s.cell.name, config.domain, spec.auth.callback_path) for s in fleet.cells),
+                *spec.auth.extra_callback_urls,
+            ],
+            logout_urls=[
+                app_callback_url(s.cell.name, config.domain, spec.auth.logout_path) for s in fleet.cells
+            ],
+            oauth_flows=list(spec.auth.flows),
+            oauth_scopes=list(spec.auth.scopes),
         ),
         opts=opts,
     )
@@ -159,11 +176,26 @@ def build_global_stack(settings: StackSettings, fleet: Fleet) -> None:
         ),
         opts=opts,
     )
-    auth_cert = edge.dns.validate("myark-auth-cert", plane.auth_certificate, 1).certificate_arn
-    auth = plane.serve_auth(auth_cert)
+    host = control_plane_host(config.domain)
+    auth_cert = edge.dns.validate("myark-auth-cert", plane.auth_certificate, (host,)).certificate_arn
+    # api.<domain> is on every cell's load balancer certificate. ACM gives every certificate of a
+    # name in the account the same validation record, so its one owner is this stack: a certificate
+    # for the shared name, validated here; cells validate only their own names and await this one.
+    shared = api_host(config.domain)
+    api_cert = aws.acm.Certificate(
+        "myark-api-cert",
+        domain_name=shared,
+        validation_method="DNS",
+        options={"certificate_transparency_logging_preference": "ENABLED"},
+        opts=pulumi.ResourceOptions(parent=edge),
+    )
+    edge.dns.validate("myark-api-cert", api_cert, (shared,))
+    # Cognito creates a custom domain only once its parent domain resolves: the apex A record first.
+    apex = edge.dns.apex("myark-apex-record", config.domain)
+    auth = plane.serve_auth(auth_cert, depends_on=[apex])
     edge.dns.point(
         "myark-auth-record",
-        control_plane_host(config.domain),
+        host,
         auth.cloudfront_distribution,
         CLOUDFRONT_ZONE_ID,
     )

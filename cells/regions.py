@@ -174,7 +174,8 @@ def location_in_zone(location: str, zone: str) -> bool:
 
 # Cloud KMS locations that may hold a key for a data store in a given location (CMEK rules:
 # the key's location must match the store's; multi-regions have their own KMS names).
-_KMS_FOR_LOCATION = {"eur3": "europe", "nam5": "us", "EU": "eu", "US": "us"}
+# Cloud KMS has no `eu`: the EU multi-region's keys live in `europe`.
+_KMS_FOR_LOCATION = {"eur3": "europe", "nam5": "us", "EU": "europe", "US": "us"}
 
 
 def kms_location_for(location: str) -> str:

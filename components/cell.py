@@ -16,8 +16,11 @@ from cells.naming import (
     api_service_account_email,
     cell_api_host,
     cell_app_host,
+    control_plane_host,
     federation_audience,
+    load_balancer_name,
     shard_map_parameter,
+    target_group_name,
 )
 from components.alarms import CellAlarms, CellAlarmsArgs
 from components.api import ApiService, ApiServiceArgs
@@ -65,6 +68,7 @@ class Cell(pulumi.ComponentResource):
             LogArchiveArgs(
                 account_id=args.account_id,
                 retention_days=spec.load_balancer.access_log_retention_days,
+                region=spec.region,
             ),
             opts=child,
         )
@@ -87,7 +91,12 @@ class Cell(pulumi.ComponentResource):
                 vpc_id=self.network.vpc_id,
                 public_subnet_ids=self.network.public_subnet_ids,
                 ingress_cidrs=ingress_cidrs(args.edge_provider),
-                host_names=(cell_api_host(name, args.domain), api_host(args.domain)),
+                # The cell validates its own name; api.<domain> is shared by every cell, its record is
+                # the global stack's (one record per name in the account).
+                host_names=(cell_api_host(name, args.domain),),
+                shared_host_names=(api_host(args.domain),),
+                name=load_balancer_name(name),
+                target_group_name=target_group_name(name),
                 ssl_policy=spec.load_balancer.ssl_policy,
                 idle_timeout_seconds=spec.load_balancer.idle_timeout_seconds,
                 access_log_bucket=log_bucket,
@@ -184,6 +193,15 @@ class Cell(pulumi.ComponentResource):
                 kms_key_arn=self.key.arn,
                 access_log_bucket=log_bucket,
                 certify=args.certify,
+                connect_origins=(
+                    f"https://{api_host(args.domain)}",
+                    f"https://{cell_api_host(name, args.domain)}",
+                    f"https://{control_plane_host(args.domain)}",
+                    # Cognito's user-pool API (sign-in, token refresh) from the issuer's origin.
+                    pulumi.Output.from_input(args.identity_issuer).apply(
+                        lambda i: "/".join(i.split("/")[:3])
+                    ),
+                ),
             ),
             opts=child,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -32,6 +32,10 @@ class ControlPlaneArgs:
     domain: str
     account_id: pulumi.Input[str]
     placement: dict[str, dict[str, int]]
+    callback_urls: list[str] = field(default_factory=list)
+    logout_urls: list[str] = field(default_factory=list)
+    oauth_flows: list[str] = field(default_factory=lambda: ["code"])
+    oauth_scopes: list[str] = field(default_factory=lambda: ["openid", "email", "profile"])
 
 
 class ControlPlane(pulumi.ComponentResource):
@@ -46,6 +50,7 @@ class ControlPlane(pulumi.ComponentResource):
                 region=args.region,
                 account_id=args.account_id,
                 description="MyARK control plane: directory, billing bus",
+                eventbridge=True,
             ),
             opts=child,
         )
@@ -101,6 +106,13 @@ class ControlPlane(pulumi.ComponentResource):
                 f"custom:{HOME_ZONE_ATTRIBUTE}",
             ],
             write_attributes=["email"],
+            # The hosted sign-in on auth.<domain> (myark:global.auth): code flow back to each cell's app.
+            allowed_oauth_flows_user_pool_client=True,
+            allowed_oauth_flows=args.oauth_flows,
+            allowed_oauth_scopes=args.oauth_scopes,
+            callback_urls=args.callback_urls,
+            logout_urls=args.logout_urls,
+            supported_identity_providers=["COGNITO"],
             opts=child,
         )
         self.auth_certificate = aws.acm.Certificate(
@@ -165,14 +177,17 @@ class ControlPlane(pulumi.ComponentResource):
             audience=self.client.id,
         )
 
-    def serve_auth(self, certificate_arn: pulumi.Input[str]) -> aws.cognito.UserPoolDomain:
-        """The hosted sign-in at auth.<domain> (the edge sends /auth/* here); needs the issued cert."""
+    def serve_auth(
+        self, certificate_arn: pulumi.Input[str], depends_on: list[pulumi.Resource] | None = None
+    ) -> aws.cognito.UserPoolDomain:
+        """The hosted sign-in at auth.<domain> (the edge sends /auth/* here); needs the issued cert
+        and, before it, an A record at the apex (`depends_on`)."""
         domain = aws.cognito.UserPoolDomain(
             f"{self._name}-auth-domain",
             domain=control_plane_host(self._domain),
             certificate_arn=certificate_arn,
             user_pool_id=self.user_pool.id,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
         self.register_outputs(self.outputs)
         return domain

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from cells.naming import api_service_account_id, federation_pool_id
+from cells.naming import FEDERATION_PROVIDER_ID, api_service_account_id, federation_pool_id
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Federation(pulumi.ComponentResource):
             f"{name}-aws",
             project=args.project,
             workload_identity_pool_id=self.pool.workload_identity_pool_id,
-            workload_identity_pool_provider_id="aws",
+            workload_identity_pool_provider_id=FEDERATION_PROVIDER_ID,
             aws={"account_id": args.aws_account_id},
             attribute_mapping={
                 "google.subject": "assertion.arn",

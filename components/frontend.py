@@ -24,6 +24,8 @@ class FrontendArgs:
     access_log_bucket: pulumi.Input[str]
     certify: Callable[..., pulumi.Output[str]] | None = None
     """Validates the certificate through the edge's DNS and returns its ARN once issued."""
+    connect_origins: tuple[pulumi.Input[str], ...] = ()
+    """Origins the app fetches from (the APIs, sign-in): its CSP connect-src."""
 
 
 class Frontend(pulumi.ComponentResource):
@@ -70,7 +72,13 @@ class Frontend(pulumi.ComponentResource):
                 "frame_options": {"frame_option": "DENY", "override": True},
                 "referrer_policy": {"referrer_policy": "strict-origin-when-cross-origin", "override": True},
                 "content_security_policy": {
-                    "content_security_policy": "default-src 'self'; frame-ancestors 'none'; object-src 'none'",
+                    # connect-src falls back to default-src: without it the app could not call its API.
+                    "content_security_policy": pulumi.Output.all(*args.connect_origins).apply(
+                        lambda origins: (
+                            " ".join(["default-src 'self'; connect-src 'self'", *origins])
+                            + "; frame-ancestors 'none'; object-src 'none'"
+                        )
+                    ),
                     "override": True,
                 },
             },
@@ -103,7 +111,9 @@ class Frontend(pulumi.ComponentResource):
             restrictions={"geo_restriction": {"restriction_type": "none"}},
             viewer_certificate={
                 "acm_certificate_arn": (
-                    args.certify(f"{name}-cdn-cert", self.certificate, 1, CLOUDFRONT_CERT_REGION)
+                    args.certify(
+                        f"{name}-cdn-cert", self.certificate, (args.host_name,), CLOUDFRONT_CERT_REGION
+                    )
                     if args.certify
                     else self.certificate.arn
                 ),

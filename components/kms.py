@@ -15,6 +15,8 @@ class CellKeyArgs:
     region: str
     account_id: pulumi.Input[str]
     description: str
+    eventbridge: bool = False
+    """EventBridge encrypts with the key (the billing bus and its archive): its key-policy grant."""
 
 
 class CellKey(pulumi.ComponentResource):
@@ -24,8 +26,23 @@ class CellKey(pulumi.ComponentResource):
         super().__init__("myark:security:CellKey", name, None, opts)
         account = pulumi.Output.from_input(args.account_id)
         root = account.apply(lambda a: f"arn:aws:iam::{a}:root")
+        services = []
+        if args.eventbridge:
+            # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-key-policy.html and
+            # .../encryption-archives.html (an archive also re-encrypts).
+            services.append(
+                statement(
+                    "Allow",
+                    ["kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt", "kms:ReEncrypt*"],
+                    "*",
+                    Sid="EventBridgeOfThisAccount",
+                    Principal={"Service": "events.amazonaws.com"},
+                    Condition={"StringEquals": {"aws:SourceAccount": account}},
+                )
+            )
         policy = document(
             statement("Allow", ["kms:*"], "*", Sid="AccountAdministers", Principal={"AWS": root}),
+            *services,
             statement(
                 "Allow",
                 ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],

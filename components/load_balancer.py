@@ -28,6 +28,49 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
 )
 
+# AWSManagedRulesCommonRuleSet's SizeRestrictions_BODY blocks any body over 8 KB; documents are
+# uploaded through the API, so the rule only counts and our own size rule exempts the upload path.
+BODY_SIZE_RULE = "SizeRestrictions_BODY"
+BODY_LIMIT_BYTES = 8192
+UPLOAD_PATH_PREFIX = "/documents"
+
+
+def _managed_group(group: str) -> dict[str, Any]:
+    statement: dict[str, Any] = {"name": group, "vendor_name": "AWS"}
+    if group == "AWSManagedRulesCommonRuleSet":
+        statement["rule_action_overrides"] = [{"name": BODY_SIZE_RULE, "action_to_use": {"count": {}}}]
+    return {"managed_rule_group_statement": statement}
+
+
+def _body_limit_outside_uploads() -> dict[str, Any]:
+    """Block bodies over 8 KB except on the document upload path (what the managed rule did, scoped)."""
+    return {
+        "and_statement": {
+            "statements": [
+                {
+                    "size_constraint_statement": {
+                        "comparison_operator": "GT",
+                        "size": BODY_LIMIT_BYTES,
+                        "field_to_match": {"body": {"oversize_handling": "MATCH"}},
+                        "text_transformations": [{"priority": 0, "type": "NONE"}],
+                    }
+                },
+                {
+                    "not_statement": {
+                        "statement": {
+                            "byte_match_statement": {
+                                "positional_constraint": "STARTS_WITH",
+                                "search_string": UPLOAD_PATH_PREFIX,
+                                "field_to_match": {"uri_path": {}},
+                                "text_transformations": [{"priority": 0, "type": "NONE"}],
+                            }
+                        }
+                    }
+                },
+            ]
+        }
+    }
+
 
 @dataclass(frozen=True)
 class LoadBalancerArgs:
@@ -42,13 +85,18 @@ class LoadBalancerArgs:
     health_check_path: str
     log_retention_days: int
     kms_key_arn: pulumi.Input[str]
-    certify: Callable[[str, aws.acm.Certificate, int], pulumi.Output[str]] | None = None
+    certify: Callable[..., pulumi.Output[str]] | None = None
     """Validates the certificate through the edge's DNS and returns its ARN once issued."""
     origin_secrets: pulumi.Input[list[str]] | None = None
     """When set (Cloudflare edge), HTTPS requests reach the API only with one of these values in
     X-MyARK-Origin-Auth (current and, while rotating, previous); all else gets a 403."""
     client_ip_header: str | None = None
     """When set (Cloudflare edge), the web ACL rate-limits on the client address in this header."""
+    shared_host_names: tuple[str, ...] = ()
+    """Names the certificate also covers whose validation record another stack owns (api.<domain>)."""
+    name: str | None = None
+    """The ALB's name when the autoname would pass 32 characters (cells/naming.py)."""
+    target_group_name: str | None = None
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -76,13 +124,14 @@ class LoadBalancer(pulumi.ComponentResource):
         self.certificate = aws.acm.Certificate(
             f"{name}-cert",
             domain_name=args.host_names[0],
-            subject_alternative_names=list(args.host_names[1:]),
+            subject_alternative_names=[*args.host_names[1:], *args.shared_host_names],
             validation_method="DNS",
             options={"certificate_transparency_logging_preference": "ENABLED"},
             opts=child,
         )
         self.alb = aws.lb.LoadBalancer(
             f"{name}-alb",
+            name=args.name,
             load_balancer_type="application",
             internal=False,
             subnets=args.public_subnet_ids,
@@ -97,6 +146,7 @@ class LoadBalancer(pulumi.ComponentResource):
         )
         self.target_group = aws.lb.TargetGroup(
             f"{name}-api-tg",
+            name=args.target_group_name,
             port=args.target_port,
             protocol="HTTP",
             target_type="ip",
@@ -119,7 +169,7 @@ class LoadBalancer(pulumi.ComponentResource):
             protocol="HTTPS",
             ssl_policy=args.ssl_policy,
             certificate_arn=(
-                args.certify(f"{name}-cert", self.certificate, len(args.host_names))
+                args.certify(f"{name}-cert", self.certificate, args.host_names, shared=args.shared_host_names)
                 if args.certify
                 else self.certificate.arn
             ),
@@ -168,7 +218,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 "name": group,
                 "priority": i,
                 "override_action": {"none": {}},
-                "statement": {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}},
+                "statement": _managed_group(group),
                 "visibility_config": {
                     "cloudwatch_metrics_enabled": True,
                     "metric_name": group,
@@ -188,6 +238,19 @@ class LoadBalancer(pulumi.ComponentResource):
             }
             if args.client_ip_header
             else {"limit": 2000, "aggregate_key_type": "IP"}
+        )
+        rules.append(
+            {
+                "name": "body-size-outside-uploads",
+                "priority": len(rules),
+                "action": {"block": {}},
+                "statement": _body_limit_outside_uploads(),
+                "visibility_config": {
+                    "cloudwatch_metrics_enabled": True,
+                    "metric_name": "body-size-outside-uploads",
+                    "sampled_requests_enabled": True,
+                },
+            }
         )
         rules.append(
             {

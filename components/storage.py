@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from cells.provider_rules import elb_log_principal
 from components.bucket import SecureBucket, SecureBucketArgs
 from components.policy_documents import statement
 
@@ -55,6 +56,8 @@ class DocumentStore(pulumi.ComponentResource):
 class LogArchiveArgs:
     account_id: pulumi.Input[str]
     retention_days: int
+    region: str
+    """Where the load balancer writes from: decides the log writer's principal."""
 
 
 class LogArchive(pulumi.ComponentResource):
@@ -71,7 +74,8 @@ class LogArchive(pulumi.ComponentResource):
                     ["s3:PutObject"],
                     arn.apply(lambda a: f"{a}/alb/*"),
                     Sid="AlbLogDelivery",
-                    Principal={"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+                    # Regions available before August 2022: the region's ELB account; newer: the service.
+                    Principal=elb_log_principal(args.region),
                 ),
                 statement(
                     "Allow",

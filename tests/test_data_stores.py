@@ -97,7 +97,7 @@ def test_federation_trusts_only_the_api_task_role_and_no_keys_exist(plan_of) -> 
     assert roles == {"roles/datastore.user", "roles/bigquery.jobUser"}
     task = json.loads(plan.one("aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"])[0]
     env = {e["name"]: e["value"] for e in task["environment"]}
-    assert env["MYARK_GCP_AUDIENCE"].endswith("/workloadIdentityPools/myark-eu-central-1/providers/aws")
+    assert env["MYARK_GCP_AUDIENCE"].endswith("/workloadIdentityPools/myark-eu-central-1/providers/aws-tasks")
     assert env["MYARK_GCP_SERVICE_ACCOUNT"] == "api-eu-central-1@myark-eu-central-1.iam.gserviceaccount.com"
 
 

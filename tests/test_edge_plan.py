@@ -94,13 +94,15 @@ def test_certificates_are_validated_through_the_edge_before_use(plan_of) -> None
     assert lb_cert.inputs["subjectAlternativeNames"] == ["api.myark.io"]
 
 
-def test_adding_a_second_eu_cell_makes_it_the_zone_failover_without_touching_other_stacks(fleet_copy: Path):
+def test_a_second_eu_cell_named_the_zone_failover_claims_secondary_without_touching_other_stacks(
+    fleet_copy: Path,
+):
     before = {p.name: p.read_text() for p in fleet_copy.glob("Pulumi.*.yaml")}
     text = (
         before["Pulumi.eu-central-1.yaml"]
         .replace("eu-central-1", "eu-west-1")
         .replace("10.32.0.0/16", "10.48.0.0/16")
-        .replace("defaultForZone: true", "defaultForZone: false")
+        .replace("defaultForZone: true", "defaultForZone: false\n    failoverForZone: true")
     )
     (fleet_copy / "Pulumi.eu-west-1.yaml").write_text(text)
     plan = record_plan("eu-west-1", root=fleet_copy)

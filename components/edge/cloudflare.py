@@ -6,6 +6,7 @@ The only module that imports pulumi_cloudflare (about 5 s): nothing else may imp
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pulumi_cloudflare as cloudflare
 from cells.naming import api_host, cell_api_host, cell_app_host, control_plane_host
 from cells.regions import ZONES, default_zone
 from components.control_plane import TokenSettings
+from components.edge.dns import APEX_PLACEHOLDER_IPV4, validation_option
 
 WORKER_SOURCE = Path(__file__).resolve().parents[2] / "edge-worker" / "src" / "worker.js"
 WORKER_NAME = "myark-edge-router"
@@ -41,22 +43,29 @@ class CloudflareDns:
         )
 
     def validate(
-        self, name: str, cert: aws.acm.Certificate, names: int, region: str | None = None
+        self,
+        name: str,
+        cert: aws.acm.Certificate,
+        hosts: Sequence[str],
+        region: str | None = None,
+        shared: Sequence[str] = (),
     ) -> aws.acm.CertificateValidation:
-        fqdns = []
-        for i in range(names):
-            option = cert.domain_validation_options[i]
+        fqdns: list[pulumi.Input[str]] = []
+        for i, host in enumerate(hosts):
+            option = validation_option(cert, host)
             cloudflare.DnsRecord(
                 f"{name}-validation-{i}",
                 zone_id=self.zone_id,
-                name=option.resource_record_name.apply(lambda n: n.rstrip(".")),
-                type=option.resource_record_type,
-                content=option.resource_record_value.apply(lambda v: v.rstrip(".")),
+                name=option.apply(lambda o: o.resource_record_name.rstrip(".")),
+                type=option.apply(lambda o: o.resource_record_type),
+                content=option.apply(lambda o: o.resource_record_value.rstrip(".")),
                 ttl=300,
                 proxied=False,  # ACM must see the record itself
                 opts=self.opts,
             )
-            fqdns.append(option.resource_record_name)
+            fqdns.append(option.apply(lambda o: o.resource_record_name))
+        # Shared names (api.<domain>): the global stack owns their record; only wait for it.
+        fqdns += [validation_option(cert, host).apply(lambda o: o.resource_record_name) for host in shared]
         return aws.acm.CertificateValidation(
             f"{name}-validation",
             certificate_arn=cert.arn,
@@ -81,6 +90,19 @@ class CloudflareDns:
             content=target,
             ttl=1,
             proxied=proxied,
+            opts=self.opts,
+        )
+
+    def apex(self, name: str, domain: str) -> cloudflare.DnsRecord:
+        # Proxied: answers with Cloudflare's addresses, the placeholder origin is never reached.
+        return cloudflare.DnsRecord(
+            name,
+            zone_id=self.zone_id,
+            name=domain,
+            type="A",
+            content=APEX_PLACEHOLDER_IPV4,
+            ttl=1,
+            proxied=True,
             opts=self.opts,
         )
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_aws as aws
@@ -10,9 +11,15 @@ import pulumi_aws as aws
 
 class EdgeDns(Protocol):
     def validate(
-        self, name: str, cert: aws.acm.Certificate, names: int, region: str | None = None
+        self,
+        name: str,
+        cert: aws.acm.Certificate,
+        hosts: Sequence[str],
+        region: str | None = None,
+        shared: Sequence[str] = (),
     ) -> aws.acm.CertificateValidation:
-        """DNS records proving we own the `names` names of `cert`, and the wait for its issue."""
+        """DNS records proving we own `hosts` of `cert`, and the wait for its issue. The records of
+        `shared` names are another stack's (the global stack owns `api.<domain>`): only awaited."""
         ...
 
     def point(
@@ -20,3 +27,22 @@ class EdgeDns(Protocol):
     ) -> None:
         """`host` answers with `target` (an AWS load balancer or CloudFront name)."""
         ...
+
+    def apex(self, name: str, domain: str) -> pulumi.Resource:
+        """An A record at the domain's apex (Cognito's custom domain needs its parent to resolve)."""
+        ...
+
+
+# RFC 5737 documentation address: the apex's placeholder until a site lives there. Cognito only
+# needs the parent domain of auth.<domain> to resolve; any A record does.
+APEX_PLACEHOLDER_IPV4 = "192.0.2.1"
+
+
+def validation_option(cert: aws.acm.Certificate, host: str) -> pulumi.Output[Any]:
+    """ACM's DNS-validation record for one name of a certificate (chosen by name, not position:
+    the provider does not promise an order)."""
+
+    def pick(options: Sequence[Any]) -> Any:
+        return next(o for o in options if o.domain_name == host)
+
+    return cert.domain_validation_options.apply(pick)

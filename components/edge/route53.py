@@ -9,6 +9,7 @@ never used: they would split one user's queries between cells.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,10 @@ import pulumi_aws as aws
 
 from cells.naming import TAG_ROLE, api_host, cell_api_host, cell_app_host, zone_api_host
 from cells.regions import ZONES, default_zone
+from components.edge.dns import APEX_PLACEHOLDER_IPV4, validation_option
+
+# The hosted zone id of every CloudFront distribution (an alias target's zone).
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
 
 
 class Route53Dns:
@@ -27,23 +32,31 @@ class Route53Dns:
         self.zone_id = zone_id
 
     def validate(
-        self, name: str, cert: aws.acm.Certificate, names: int, region: str | None = None
+        self,
+        name: str,
+        cert: aws.acm.Certificate,
+        hosts: Sequence[str],
+        region: str | None = None,
+        shared: Sequence[str] = (),
     ) -> aws.acm.CertificateValidation:
+        """Records for the certificate's own `hosts`; `shared` names' records belong to another stack
+        (ACM gives every certificate of a name in one account the same record)."""
         child = pulumi.ResourceOptions(parent=self.owner)
-        fqdns = []
-        for i in range(names):
-            option = cert.domain_validation_options[i]
+        fqdns: list[pulumi.Input[str]] = []
+        for i, host in enumerate(hosts):
+            option = validation_option(cert, host)
             record = aws.route53.Record(
                 f"{name}-validation-{i}",
                 zone_id=self.zone_id,
-                name=option.resource_record_name,
-                type=option.resource_record_type,
-                records=[option.resource_record_value],
+                name=option.apply(lambda o: o.resource_record_name),
+                type=option.apply(lambda o: o.resource_record_type),
+                records=[option.apply(lambda o: o.resource_record_value)],
                 ttl=300,
                 allow_overwrite=True,
                 opts=child,
             )
             fqdns.append(record.fqdn)
+        fqdns += [validation_option(cert, host).apply(lambda o: o.resource_record_name) for host in shared]
         return aws.acm.CertificateValidation(
             f"{name}-validation",
             certificate_arn=cert.arn,
@@ -53,14 +66,31 @@ class Route53Dns:
         )
 
     def point(
-        self, name: str, host: str, target: pulumi.Input[str], target_zone_id: pulumi.Input[str]
-    ) -> None:
-        aws.route53.Record(
+        self,
+        name: str,
+        host: str,
+        target: pulumi.Input[str],
+        target_zone_id: pulumi.Input[str],
+    ) -> aws.route53.Record:
+        # Route53 refuses EvaluateTargetHealth on a CloudFront target (CloudFront has no health).
+        evaluate = pulumi.Output.from_input(target_zone_id).apply(lambda z: z != CLOUDFRONT_ZONE_ID)
+        return aws.route53.Record(
             name,
             zone_id=self.zone_id,
             name=host,
             type="A",
-            aliases=[{"name": target, "zone_id": target_zone_id, "evaluate_target_health": True}],
+            aliases=[{"name": target, "zone_id": target_zone_id, "evaluate_target_health": evaluate}],
+            opts=pulumi.ResourceOptions(parent=self.owner),
+        )
+
+    def apex(self, name: str, domain: str) -> aws.route53.Record:
+        return aws.route53.Record(
+            name,
+            zone_id=self.zone_id,
+            name=domain,
+            type="A",
+            ttl=300,
+            records=[APEX_PLACEHOLDER_IPV4],
             opts=pulumi.ResourceOptions(parent=self.owner),
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,10 +90,16 @@ class CellEdge(pulumi.ComponentResource):
             self.dns = cloudflare.CloudflareDns(self, args.edge.cloudflare_zone_id, self._provider)
 
     def certify(
-        self, name: str, cert: aws.acm.Certificate, names: int, region: str | None = None
+        self,
+        name: str,
+        cert: aws.acm.Certificate,
+        hosts: Sequence[str],
+        region: str | None = None,
+        shared: Sequence[str] = (),
     ) -> pulumi.Output[str]:
-        """The certificate's ARN once ACM has issued it (validation records in the edge's DNS)."""
-        return self.dns.validate(name, cert, names, region).certificate_arn
+        """The certificate's ARN once ACM has issued it. The cell owns the validation records of its
+        own `hosts`; `shared` names (api.<domain>) are validated by the global stack's record."""
+        return self.dns.validate(name, cert, hosts, region, shared).certificate_arn
 
     def register(
         self,
