@@ -52,6 +52,8 @@ def _synthetic_fleet(root: Path, edge: str) -> list[str]:
         if edge == "cloudflare":
             cfg["myark:edge"] = CLOUDFLARE_EDGE
             cfg["myark:cloudflareApiToken"] = {"secure": "v1:ciphertext"}
+            if cfg["myark:kind"] == "cell":
+                cfg["myark:originSecret"] = {"secure": "v1:ciphertext"}
         (root / fname).write_text(yaml.safe_dump(doc, sort_keys=False))
     (root / "Pulumi.yaml").write_text((PROJECT_ROOT / "Pulumi.yaml").read_text())
     return list_stacks(root)
