@@ -414,6 +414,7 @@ class ZoneSpec(Model):
         pattern=r"^in:[a-z0-9-]+-locations$",
     )
 
+
 # Cognito's standard OAuth scopes; custom ones are `<resource server>/<scope>`.
 OAUTH_SCOPES = ("openid", "email", "phone", "profile", "aws.cognito.signin.user.admin")
 
