@@ -207,7 +207,9 @@ def translate(plan: Mapping[str, Any], edge: str = "route53") -> Translation:
                 "values": values,
             }
         )
-        config.append({"address": address, "mode": "managed", "type": tf_type, "name": name, "expressions": expressions})
+        config.append(
+            {"address": address, "mode": "managed", "type": tf_type, "name": name, "expressions": expressions}
+        )
     out.plan = {
         "format_version": "1.2",
         "terraform_version": "1.9.0",
@@ -387,7 +389,12 @@ def run_checkov(files: list[Path]) -> list[dict[str, Any]]:
     ]
     for f in files:
         cmd += ["-f", str(f)]
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "BC_SKIP_MAPPING": "TRUE", "CKV_NO_NETWORK": "1"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(Path.home()),
+        "BC_SKIP_MAPPING": "TRUE",
+        "CKV_NO_NETWORK": "1",
+    }
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"checkov failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
@@ -430,7 +437,9 @@ def cloudflare_fleet(root: Path, into: Path) -> Path:
     return into
 
 
-def plans_for(stacks: Iterable[str], edges: Iterable[str], root: Path = PROJECT_ROOT) -> Iterator[tuple[str, dict]]:
+def plans_for(
+    stacks: Iterable[str], edges: Iterable[str], root: Path = PROJECT_ROOT
+) -> Iterator[tuple[str, dict]]:
     from cells.plan import record_plan
 
     for edge in edges:
@@ -466,14 +475,17 @@ def scan(stacks: list[str], edges: Iterable[str], workdir: Path) -> ScanResult:
     results = run_checkov(files)
     seconds["checkov"] = time.perf_counter() - t
     used: set[int] = set()
-    reports = [judge_checkov(tr.stack, tr.edge, res, skips, used) for tr, res in zip(translations, results)]
+    reports = [
+        judge_checkov(tr.stack, tr.edge, res, skips, used)
+        for tr, res in zip(translations, results, strict=True)
+    ]
     t = time.perf_counter()
     docs = [list(iam_documents(tr)) for tr in translations]
     flat = [d for ds in docs for d in ds]
     findings = run_parliament(flat) if flat else []
     seconds["parliament"] = time.perf_counter() - t
     i = 0
-    for report, ds in zip(reports, docs):
+    for report, ds in zip(reports, docs, strict=True):
         report.documents = len(ds)
         for d in ds:
             seen: set[str] = set()
@@ -481,7 +493,9 @@ def scan(stacks: list[str], edges: Iterable[str], workdir: Path) -> ScanResult:
                 if f["issue"] in seen:  # parliament repeats an issue once per expanded action
                     continue
                 seen.add(f["issue"])
-                finding = Finding("parliament", f"parliament:{f['issue']}", f"{d.address}.{d.attribute}", f["detail"])
+                finding = Finding(
+                    "parliament", f"parliament:{f['issue']}", f"{d.address}.{d.attribute}", f["detail"]
+                )
                 hit = next((n for n, s in enumerate(skips) if s.covers(finding.check, finding.address)), None)
                 if hit is None:
                     report.parliament.append(finding)
@@ -494,7 +508,9 @@ def scan(stacks: list[str], edges: Iterable[str], workdir: Path) -> ScanResult:
 
 
 def render(result: ScanResult) -> str:
-    lines = [f"{'STACK':<14} {'EDGE':<11} {'PASSED':>6} {'FAILED':>6} {'SKIPPED':>7} {'IAM DOCS':>8} PARLIAMENT"]
+    lines = [
+        f"{'STACK':<14} {'EDGE':<11} {'PASSED':>6} {'FAILED':>6} {'SKIPPED':>7} {'IAM DOCS':>8} PARLIAMENT"
+    ]
     for r in result.reports:
         lines.append(
             f"{r.stack:<14} {r.edge:<11} {r.passed:>6} {len(r.failed):>6} {len(r.skipped):>7} "
@@ -506,7 +522,9 @@ def render(result: ScanResult) -> str:
         for f in r.parliament:
             lines.append(f"PARLIAMENT {r.stack}/{r.edge}: {f.check} {f.address}: {f.title}")
     for s in result.unused_skips:
-        lines.append(f"UNUSED SKIP {s.check} {list(s.resources)}: matches no failure; remove it from {SKIPS_FILE.name}")
+        lines.append(
+            f"UNUSED SKIP {s.check} {list(s.resources)}: matches no failure; remove it from {SKIPS_FILE.name}"
+        )
     lines.append("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items()))
     lines.append("scan: clean" if result.ok else "scan: FAILED")
     return "\n".join(lines)

@@ -13,11 +13,35 @@ def document(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
-def assume_role(service: str, source_account: Any = None) -> dict[str, Any]:
+def assume_role(service: str, source_account: Any = None, source_arn: Any = None) -> dict[str, Any]:
     st: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    condition: dict[str, Any] = {}
     if source_account is not None:
-        st["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+        condition["StringEquals"] = {"aws:SourceAccount": source_account}
+    if source_arn is not None:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn}
+    if condition:
+        st["Condition"] = condition
     return document(st)
+
+
+def endpoint_policy(account_id: Any) -> Any:
+    """A VPC endpoint admits only this account's principals: stolen credentials of another account
+    (or a bucket of another account as an exfiltration target reached with them) get nowhere."""
+    import pulumi
+
+    return pulumi.Output.json_dumps(
+        document(
+            statement(
+                "Allow",
+                ["*"],
+                "*",
+                Sid="OnlyThisAccountsPrincipals",
+                Principal={"AWS": "*"},
+                Condition={"StringEquals": {"aws:PrincipalAccount": account_id}},
+            )
+        )
+    )
 
 
 def bucket_guards(bucket_arn: Any, objects_arn: Any) -> list[dict[str, Any]]:
@@ -38,7 +62,7 @@ def bucket_guards(bucket_arn: Any, objects_arn: Any) -> list[dict[str, Any]]:
             both,
             Sid="DenyTlsBelow12",
             Principal="*",
-            Condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}},
+            Condition={"NumericLessThan": {"s3:TlsVersion": 1.2}},
         ),
         # Deletion guard at the cloud: nobody deletes the bucket until this statement is removed.
         statement("Deny", ["s3:DeleteBucket"], bucket_arn, Sid="DenyBucketDeletion", Principal="*"),

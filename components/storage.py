@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.bucket import SecureBucket, SecureBucketArgs
+from components.kms import Grantee
 from components.policy_documents import statement
 
 
@@ -35,19 +36,21 @@ class DocumentStore(pulumi.ComponentResource):
         self.bucket = self.store.bucket
         self.register_outputs({"bucket_name": self.bucket.bucket})
 
-    def read_write_grant(self) -> tuple[list[str], list[pulumi.Input[str]]]:
-        """What a reader-writer of documents needs: object access and the key, nothing more."""
+    def grant_read_write(self, grantee: Grantee) -> None:
+        """Bucket statements only: objects read, written and deleted (a delete leaves a version the
+        bucket policy keeps from everyone), the bucket listed. The key is granted by the key."""
         arn = self.bucket.arn
-        return (
+        grantee.add_to_role_policy(
+            "documents-read-write",
             [
-                "s3:GetObject",
-                "s3:PutObject",
-                "s3:DeleteObject",
-                "s3:ListBucket",
-                "kms:Decrypt",
-                "kms:GenerateDataKey",
+                statement(
+                    "Allow",
+                    ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                    arn.apply(lambda a: f"{a}/*"),
+                    Sid="DocumentObjects",
+                ),
+                statement("Allow", ["s3:ListBucket"], arn, Sid="DocumentsList"),
             ],
-            [arn, arn.apply(lambda a: f"{a}/*"), self.kms_key_arn],
         )
 
 
