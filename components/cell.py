@@ -147,6 +147,12 @@ class Cell(pulumi.ComponentResource):
                 aws_account_id=args.account_id,
                 task_role_name=self.api.task_role.name,
                 datasets=self.data.datasets,
+                databases={
+                    physical: next(
+                        (t for t, s in spec.shards.tenants.items() if s.physical == physical), None
+                    )
+                    for physical in self.data.databases
+                },
             ),
             opts=child,
         )
