@@ -39,6 +39,7 @@ EDGE_MODES = ("route53", "cloudflare")
 # Where the Terraform name is not `<provider>_<module>_<name>` (or `aws_<name>` for EC2).
 TYPE_EXCEPTIONS = {
     "aws:lb/loadBalancer:LoadBalancer": "aws_lb",
+    "aws:route53/hostedZoneDnsSec:HostedZoneDnsSec": "aws_route53_hosted_zone_dnssec",
     "gcp:projects/iAMMember:IAMMember": "google_project_iam_member",
     "gcp:projects/iAMBinding:IAMBinding": "google_project_iam_binding",
     "gcp:projects/service:Service": "google_project_service",

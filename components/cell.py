@@ -55,7 +55,7 @@ class Cell(pulumi.ComponentResource):
             CellKeyArgs(
                 region=spec.region,
                 account_id=args.account_id,
-                description=f"MyARK cell {name}: documents, frontend, logs, parameters",
+                description=f"MyARK cell {name}: documents, logs, parameters",
             ),
             opts=child,
         )
@@ -188,7 +188,7 @@ class Cell(pulumi.ComponentResource):
             FrontendArgs(
                 host_name=cell_app_host(name, args.domain),
                 price_class=spec.frontend.price_class,
-                kms_key_arn=self.key.arn,
+                account_id=args.account_id,
                 access_log_bucket=log_bucket,
                 certify=args.certify,
             ),

@@ -51,18 +51,6 @@ class CellKey(pulumi.ComponentResource):
                     }
                 },
             ),
-            statement(
-                "Allow",
-                ["kms:Decrypt"],
-                "*",
-                Sid="CloudFrontOriginAccessOfThisAccount",
-                Principal={"Service": "cloudfront.amazonaws.com"},
-                Condition={
-                    "StringLike": {
-                        "aws:SourceArn": account.apply(lambda a: f"arn:aws:cloudfront::{a}:distribution/*")
-                    }
-                },
-            ),
         )
         self.key = aws.kms.Key(
             f"{name}-key",

@@ -67,3 +67,10 @@ def bucket_guards(bucket_arn: Any, objects_arn: Any) -> list[dict[str, Any]]:
         # Deletion guard at the cloud: nobody deletes the bucket until this statement is removed.
         statement("Deny", ["s3:DeleteBucket"], bucket_arn, Sid="DenyBucketDeletion", Principal="*"),
     ]
+
+
+def version_guard(objects_arn: Any) -> dict[str, Any]:
+    """A bucket of user data refuses to everyone (its account's admins and the API included) the
+    erasure of an object version: a delete only adds a delete marker, and the old version stays
+    recoverable until the lifecycle expires it (`noncurrent_version_days`, GDPR erasure included)."""
+    return statement("Deny", ["s3:DeleteObjectVersion"], objects_arn, Sid="DenyVersionErasure", Principal="*")

@@ -8,7 +8,7 @@ import pulumi
 
 from components.bucket import SecureBucket, SecureBucketArgs
 from components.kms import Grantee
-from components.policy_documents import statement
+from components.policy_documents import statement, version_guard
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class DocumentStore(pulumi.ComponentResource):
                 kms_key_arn=args.kms_key_arn,
                 noncurrent_version_days=args.noncurrent_version_days,
                 access_log_bucket=args.access_log_bucket,
+                extra_statements=lambda arn: [version_guard(arn.apply(lambda a: f"{a}/*"))],
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

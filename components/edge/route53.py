@@ -17,6 +17,7 @@ import pulumi_aws as aws
 
 from cells.naming import TAG_ROLE, api_host, cell_api_host, cell_app_host, zone_api_host
 from cells.regions import DEFAULT_ZONE, ZONES
+from components.edge.dns_security import ZoneSecurity
 
 
 class Route53Dns:
@@ -77,6 +78,7 @@ class Route53Edge(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
         self.dns = Route53Dns(self, self.zone.zone_id)
+        ZoneSecurity(name, self.zone, opts=pulumi.ResourceOptions(parent=self))
         self.outputs = {
             "edgeProvider": "route53",
             "route53ZoneId": self.zone.zone_id,
