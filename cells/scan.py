@@ -182,19 +182,24 @@ def translate(plan: Mapping[str, Any], edge: str = "route53") -> Translation:
         name = _address_name(r["name"], names.setdefault(tf_type, set()))
         address = f"{tf_type}.{name}"
         out.addresses[address] = r["urn"]
-        _, state = mocks.outputs_for(r["type"], r["name"], r["inputs"], r.get("region"))
-        for attr in REFERENCE_ATTRIBUTES:
-            value = state.get(snake_to_camel(attr))
+        rid, state = mocks.outputs_for(r["type"], r["name"], r["inputs"], r.get("region"))
+        # Only what a resource REGISTERED BEFORE produced can be a reference: the program needs an
+        # output object to pass it on. (A literal host name that a later DNS record also carries
+        # is not a reference to that record.)
+        values_here = {
+            attr: rid if attr == "id" else state.get(snake_to_camel(attr)) for attr in REFERENCE_ATTRIBUTES
+        }
+        rows.append((address, tf_type, r, dict(produced)))
+        for attr, value in values_here.items():
             if isinstance(value, str) and len(value) > 8 and value not in produced:
                 produced[value] = f"{address}.{attr}"
-        rows.append((address, tf_type, r, state))
     planned: list[dict[str, Any]] = []
     config: list[dict[str, Any]] = []
-    for address, tf_type, r, _state in rows:
+    for address, tf_type, r, earlier in rows:
         values = _blocks(terraform_values(r["inputs"]))
         for block in EMPTY_BLOCKS.get(tf_type, ()):
             values.setdefault(block, [])
-        expressions = _expressions(values, produced, address)
+        expressions = _expressions(values, earlier, address)
         if r.get("region"):
             values.setdefault("region", r["region"])
         name = address.split(".", 1)[1]

@@ -30,7 +30,12 @@ CLOUDFRONT_MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
     "AWSManagedRulesKnownBadInputsRuleSet",
     "AWSManagedRulesAmazonIpReputationList",
+    # VPNs, Tor and proxies (the API refuses them too); hosting providers only counted.
+    "AWSManagedRulesAnonymousIpList",
 )
+COUNT_ONLY = {
+    "AWSManagedRulesAnonymousIpList": [{"name": "HostingProviderIPList", "action_to_use": {"count": {}}}]
+}
 
 
 def cloudfront_web_acl(name: str, opts: pulumi.ResourceOptions) -> aws.wafv2.WebAcl:
@@ -48,7 +53,13 @@ def cloudfront_web_acl(name: str, opts: pulumi.ResourceOptions) -> aws.wafv2.Web
                 "name": group,
                 "priority": i,
                 "override_action": {"none": {}},
-                "statement": {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}},
+                "statement": {
+                    "managed_rule_group_statement": {
+                        "name": group,
+                        "vendor_name": "AWS",
+                        **({"rule_action_overrides": COUNT_ONLY[group]} if group in COUNT_ONLY else {}),
+                    }
+                },
                 "visibility_config": {**visibility, "metric_name": f"{name}-cdn-{group}"},
             }
             for i, group in enumerate(CLOUDFRONT_MANAGED_RULE_GROUPS)

@@ -104,7 +104,7 @@ class Network(pulumi.ComponentResource):
             service_name=f"com.amazonaws.{args.region}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=[rt.id for rt in [*private_rts, isolated_rt]],
-            policy=endpoint_policy(args.account_id),
+            policy=endpoint_policy("s3", args.region, args.account_id),
             opts=child,
         )
         endpoint_sg = aws.ec2.SecurityGroup(
@@ -132,7 +132,7 @@ class Network(pulumi.ComponentResource):
                 private_dns_enabled=True,
                 subnet_ids=self.private_subnet_ids,
                 security_group_ids=[endpoint_sg.id],
-                policy=endpoint_policy(args.account_id),
+                policy=endpoint_policy(service, args.region, args.account_id),
                 opts=child,
             )
 

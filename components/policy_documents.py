@@ -25,23 +25,50 @@ def assume_role(service: str, source_account: Any = None, source_arn: Any = None
     return document(st)
 
 
-def endpoint_policy(account_id: Any) -> Any:
-    """A VPC endpoint admits only this account's principals: stolen credentials of another account
-    (or a bucket of another account as an exfiltration target reached with them) get nowhere."""
+# What the cell calls through each VPC endpoint, and nothing else.
+ENDPOINT_ACTIONS = {
+    "s3": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"],
+    "ecr.api": ["ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage"],
+    "ecr.dkr": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+    "logs": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+    "sts": ["sts:GetCallerIdentity"],
+    "ssm": ["ssm:GetParameter", "ssm:GetParameters"],
+    "kms": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+}
+
+
+def endpoint_policy(service: str, region: str, account_id: Any) -> Any:
+    """A data perimeter on a VPC endpoint: this account's principals, on this account's resources,
+    doing what the cell does through it. Stolen credentials of another account, or a bucket of
+    another account as an exfiltration target, get nowhere. ECR's image layers live in an AWS-owned
+    bucket, named here."""
     import pulumi
 
-    return pulumi.Output.json_dumps(
-        document(
+    actions = ENDPOINT_ACTIONS[service]
+    statements = [
+        statement(
+            "Allow",
+            actions,
+            "*",
+            Sid="ThisAccountOnly",
+            Principal={"AWS": "*"},
+            Condition={
+                "StringEquals": {"aws:PrincipalAccount": account_id, "aws:ResourceAccount": account_id}
+            },
+        )
+    ]
+    if service == "s3":
+        statements.append(
             statement(
                 "Allow",
-                ["*"],
-                "*",
-                Sid="OnlyThisAccountsPrincipals",
+                ["s3:GetObject"],
+                f"arn:aws:s3:::prod-{region}-starport-layer-bucket/*",
+                Sid="EcrImageLayers",
                 Principal={"AWS": "*"},
                 Condition={"StringEquals": {"aws:PrincipalAccount": account_id}},
             )
         )
-    )
+    return pulumi.Output.json_dumps(document(*statements))
 
 
 def bucket_guards(bucket_arn: Any, objects_arn: Any) -> list[dict[str, Any]]:
@@ -62,7 +89,7 @@ def bucket_guards(bucket_arn: Any, objects_arn: Any) -> list[dict[str, Any]]:
             both,
             Sid="DenyTlsBelow12",
             Principal="*",
-            Condition={"NumericLessThan": {"s3:TlsVersion": 1.2}},
+            Condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}},
         ),
         # Deletion guard at the cloud: nobody deletes the bucket until this statement is removed.
         statement("Deny", ["s3:DeleteBucket"], bucket_arn, Sid="DenyBucketDeletion", Principal="*"),

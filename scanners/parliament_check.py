@@ -34,7 +34,12 @@ def not_applicable(kind: str, finding) -> bool:
 
 
 def findings(kind: str, document: str) -> list[dict]:
-    policy = analyze_policy_string(document, include_community_auditors=True)
+    try:
+        policy = analyze_policy_string(document, include_community_auditors=True)
+    except Exception as exc:  # parliament's own crash on a document is a finding, not a pass
+        return [
+            {"issue": "EXCEPTION", "severity": "CRITICAL", "title": "parliament crashed", "detail": repr(exc)}
+        ]
     out = []
     for finding in policy.findings:
         enhance_finding(finding)
