@@ -515,12 +515,13 @@ def scan(stacks: list[str], edges: Iterable[str], workdir: Path) -> ScanResult:
 
 def render(result: ScanResult) -> str:
     lines = [
-        f"{'STACK':<14} {'EDGE':<11} {'PASSED':>6} {'FAILED':>6} {'SKIPPED':>7} {'IAM DOCS':>8} PARLIAMENT"
+        f"{'':<27}{'checkov':<24}parliament",
+        f"{'STACK':<14} {'EDGE':<11} {'PASSED':>6} {'FAILED':>6} {'SKIPPED':>7}  {'DOCS':>4} {'FINDINGS':>8} {'SKIPPED':>7}",
     ]
     for r in result.reports:
         lines.append(
-            f"{r.stack:<14} {r.edge:<11} {r.passed:>6} {len(r.failed):>6} {len(r.skipped):>7} "
-            f"{r.documents:>8} {len(r.parliament)}"
+            f"{r.stack:<14} {r.edge:<11} {r.passed:>6} {len(r.failed):>6} {len(r.skipped):>7}  "
+            f"{r.documents:>4} {len(r.parliament):>8} {len(r.parliament_skipped):>7}"
         )
     for r in result.reports:
         for f in r.failed:

@@ -45,7 +45,7 @@ class ControlPlane(pulumi.ComponentResource):
             auto_verified_attributes=["email"],
             # A changed email stays unverified (and the old one in use) until the user confirms the
             # new address: a stolen session cannot take the account over by changing its email.
-            user_attribute_update_settings={"attributes_require_verification_before_update": ["email"]},
+            user_attribute_update_settings={"attributes_require_verification_before_updates": ["email"]},
             # Every user signs in with a second factor (an authenticator app).
             mfa_configuration="ON",
             software_token_mfa_configuration={"enabled": True},
