@@ -25,7 +25,9 @@ class FederationArgs:
     """Firestore database name -> the dedicated tenant it belongs to (None: a shared shard)."""
 
 
-def firestore_database_condition(project: str, database: str, tenant: str | None) -> dict[str, str]:
+def firestore_database_condition(
+    project: str, database: str, tenant: str | None
+) -> gcp.projects.IAMMemberConditionArgsDict:
     resource = f"projects/{project}/databases/{database}"
     owner = f"dedicated to tenant {tenant}" if tenant else "a shared shard"
     return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -42,29 +43,31 @@ def cloudfront_web_acl(name: str, opts: pulumi.ResourceOptions) -> aws.wafv2.Web
     """The distribution's web ACL. CloudFront-scope ACLs exist only in us-east-1, like the
     certificate: a documented residency exception that holds no user data, because it keeps no logs
     and no sampled requests (client addresses and headers), only request counts."""
-    visibility = {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": False}
+    visibility: Any = {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": False}
+    rules: list[Any] = [
+        {
+            "name": group,
+            "priority": i,
+            "override_action": {"none": {}},
+            "statement": {
+                "managed_rule_group_statement": {
+                    "name": group,
+                    "vendor_name": "AWS",
+                    **({"rule_action_overrides": COUNT_ONLY[group]} if group in COUNT_ONLY else {}),
+                }
+            },
+            "visibility_config": {**visibility, "metric_name": f"{name}-cdn-{group}"},
+        }
+        for i, group in enumerate(CLOUDFRONT_MANAGED_RULE_GROUPS)
+    ]
+    acl_visibility: Any = {**visibility, "metric_name": f"{name}-cdn-waf"}
     return aws.wafv2.WebAcl(
         f"{name}-cdn-waf",
         scope="CLOUDFRONT",
         region=CLOUDFRONT_CERT_REGION,
         default_action={"allow": {}},
-        rules=[
-            {
-                "name": group,
-                "priority": i,
-                "override_action": {"none": {}},
-                "statement": {
-                    "managed_rule_group_statement": {
-                        "name": group,
-                        "vendor_name": "AWS",
-                        **({"rule_action_overrides": COUNT_ONLY[group]} if group in COUNT_ONLY else {}),
-                    }
-                },
-                "visibility_config": {**visibility, "metric_name": f"{name}-cdn-{group}"},
-            }
-            for i, group in enumerate(CLOUDFRONT_MANAGED_RULE_GROUPS)
-        ],
-        visibility_config={**visibility, "metric_name": f"{name}-cdn-waf"},
+        rules=rules,
+        visibility_config=acl_visibility,
         opts=opts,
     )
 
