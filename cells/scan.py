@@ -19,6 +19,7 @@ import fnmatch
 import json
 import re
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -556,20 +557,21 @@ def register(sub: Any) -> None:
 
 
 def run(args: Any) -> int:
-    from cells.__main__ import UsageError
     from cells.config import list_stacks
 
     known = list_stacks()
     unknown = [s for s in args.stacks if s not in known]
     if unknown:
-        raise UsageError(f"scan: unknown stack {', '.join(unknown)}; known: {', '.join(known)}")
+        print(f"scan: unknown stack {', '.join(unknown)}; known: {', '.join(known)}", file=sys.stderr)
+        return 2
     stacks = args.stacks or known
     edges = list(EDGE_MODES) if args.edge == "both" else [args.edge]
     try:
-        skips = load_skips()
-    except SkipListError as exc:
-        raise UsageError(f"{SKIPS_FILE.relative_to(PROJECT_ROOT)}: {exc}") from exc
-    del skips
+        load_skips()
+        scanner_python()
+    except (SkipListError, FileNotFoundError) as exc:
+        print(f"scan: {exc}", file=sys.stderr)
+        return 2
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="scan-") as tmp:
         workdir = Path(args.keep) if args.keep else Path(tmp)

@@ -12,6 +12,7 @@ from cells.scan import (
     SCANNER_ENV,
     Finding,
     IamDocument,
+    ScanResult,
     Skip,
     SkipListError,
     iam_documents,
@@ -250,3 +251,17 @@ def test_the_checked_in_skip_list_is_short_and_reasoned() -> None:
     skips = load_skips()
     assert len(skips) <= 15
     assert len({(s.check, s.resources) for s in skips}) == len(skips)
+
+
+def test_a_skip_that_matches_nothing_fails_the_scan() -> None:
+    stale = Skip("CKV_AWS_1", ("aws_x.y",), "a reason long enough to pass the skip list's own rule")
+    assert not ScanResult(reports=[], unused_skips=[stale], seconds={}).ok
+    assert ScanResult(reports=[], unused_skips=[], seconds={}).ok
+
+
+def test_scan_of_an_unknown_stack_is_one_message_and_exit_2(capsys) -> None:
+    from cells.__main__ import main
+
+    assert main(["scan", "eu-nowhere-9"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("scan: unknown stack eu-nowhere-9; known: ") and "Traceback" not in err
