@@ -9,7 +9,6 @@ import pulumi
 import pytest
 
 from cells.plan import MOCK_ACCOUNT, MyarkMocks
-from components.api import execution_statements
 
 CELLS = ("eu-central-1", "us-east-1")
 
@@ -170,6 +169,8 @@ def test_the_execution_role_has_no_managed_policy_and_no_star_resource(plan_of, 
 
 
 def test_a_private_ecr_image_gets_pulls_from_its_own_repository_only() -> None:
+    from components.api import execution_statements
+
     image = f"{MOCK_ACCOUNT}.dkr.ecr.eu-central-1.amazonaws.com/myark/api@sha256:{'a' * 64}"
     found = execution_statements(image, "arn:aws:logs:eu-central-1:123456789012:log-group:api")
     pull = next(s for s in found if s["Sid"] == "ImagePull")
