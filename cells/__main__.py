@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cells import shard_commands, waves
+from cells import scan, shard_commands, waves
 from cells.config import ConfigError
 from cells.ops import cli as ops_cli
 from cells.plan import PlanError
@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     shard_commands.register(sub)
     waves.register(sub)
     ops_cli.register(sub)
+    scan.register(sub)
     return parser
 
 
@@ -160,6 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "rules": cmd_rules,
             "shards": shard_commands.run,
             "waves": waves.run,
+            "scan": scan.run,
             **ops_cli.HANDLERS,
         }
         return handlers[args.command](args)

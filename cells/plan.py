@@ -261,6 +261,8 @@ def _aws_specifics(type_: str, rid: str, inputs: dict[str, Any], region: str) ->
         return {"id": inputs.get("name", rid), "streamArn": ""}
     if type_ == "aws:iam/role:Role":
         return {"id": name, "name": name, "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:role/{name}"}
+    if type_ == "aws:cloudwatch/logGroup:LogGroup":
+        return {"arn": f"arn:aws:logs:{region}:{MOCK_ACCOUNT}:log-group:{name}"}
     if type_ == "aws:cloudwatch/eventBus:EventBus":
         return {"id": name, "arn": f"arn:aws:events:{region}:{MOCK_ACCOUNT}:event-bus/{name}"}
     return {}

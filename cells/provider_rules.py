@@ -540,7 +540,9 @@ KEY_USERS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
     "aws:cloudwatch/logGroup:LogGroup": (
         "kmsKeyId",
         "logs.{region}.amazonaws.com",
-        ("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:GenerateDataKey", "kms:DescribeKey"),
+        # The documented statement also lists kms:Describe*, under the kms:EncryptionContext condition
+        # that a DescribeKey request never carries: it grants nothing, so it is not required here.
+        ("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:GenerateDataKey"),
         "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html",
     ),
 }
@@ -642,12 +644,14 @@ WAF_BODY_SIZE_RULE = "SizeRestrictions_BODY"
 @rule(
     "waf-common-body-size",
     "AWS WAF",
-    "A web ACL using AWSManagedRulesCommonRuleSet overrides its SizeRestrictions_BODY rule (which blocks "
+    "A regional web ACL (the API's) using AWSManagedRulesCommonRuleSet overrides its SizeRestrictions_BODY rule (which blocks "
     "bodies over 8 KB), so uploads through the API are not blocked; the ACL scopes its own size limit.",
     "https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html",
 )
 def _waf_body(plan: Plan) -> Iterator[Violation]:
     for r in plan.of_type("aws:wafv2/webAcl:WebAcl"):
+        if r.inputs.get("scope") != "REGIONAL":
+            continue  # CLOUDFRONT ACLs front the static web app, which takes no uploads
         for rl in r.inputs.get("rules") or []:
             group = _get(rl, "statement", "managedRuleGroupStatement") or {}
             if group.get("name") != "AWSManagedRulesCommonRuleSet":

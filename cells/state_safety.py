@@ -29,6 +29,13 @@ STATEFUL_TYPES = frozenset(
         "gcp:kms/cryptoKey:CryptoKey",
         "aws:route53/zone:Zone",
         "cloudflare:index/workersKvNamespace:WorkersKvNamespace",
+        # Identities others hold by id: a replaced one breaks every holder (apps, GCP grants), and a
+        # deleted pool or provider id stays reserved for 30 days.
+        "aws:cognito/userPoolClient:UserPoolClient",
+        "aws:cloudwatch/eventBus:EventBus",
+        "gcp:iam/workloadIdentityPool:WorkloadIdentityPool",
+        "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider",
+        "gcp:serviceaccount/account:Account",
     }
 )
 STATE_FILE = PROJECT_ROOT / "state" / "stateful-urns.json"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -23,6 +25,29 @@ class ApiServiceArgs:
     environment: dict[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
+PRIVATE_ECR = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)")
+
+
+def execution_statements(image: str, log_group_arn: pulumi.Input[str]) -> list[dict[str, Any]]:
+    """What ECS needs to start the task: write its log streams, pull its image (private ECR only)."""
+    streams = pulumi.Output.from_input(log_group_arn).apply(lambda a: f"{a}:log-stream:*")
+    statements = [statement("Allow", ["logs:CreateLogStream", "logs:PutLogEvents"], streams, Sid="TaskLogs")]
+    ecr = PRIVATE_ECR.match(image)
+    if ecr:
+        account, region, repository = ecr.groups()
+        statements += [
+            # GetAuthorizationToken has no resource type: "*" is the only form IAM accepts.
+            statement("Allow", ["ecr:GetAuthorizationToken"], "*", Sid="RegistryLogin"),
+            statement(
+                "Allow",
+                ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+                f"arn:aws:ecr:{region}:{account}:repository/{repository}",
+                Sid="ImagePull",
+            ),
+        ]
+    return statements
+
+
 class ApiService(pulumi.ComponentResource):
     def __init__(self, name: str, args: ApiServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("myark:compute:ApiService", name, None, opts)
@@ -40,10 +65,12 @@ class ApiService(pulumi.ComponentResource):
         )
         ecs_trust = pulumi.Output.json_dumps(assume_role("ecs-tasks.amazonaws.com", args.account_id))
         self.execution_role = aws.iam.Role(f"{name}-execution-role", assume_role_policy=ecs_trust, opts=child)
-        aws.iam.RolePolicyAttachment(
+        # Not AmazonECSTaskExecutionRolePolicy (ECR and logs actions on "*"): the task's own log
+        # group, and pulls from the image's own repository when it is a private ECR one.
+        aws.iam.RolePolicy(
             f"{name}-execution-policy",
-            role=self.execution_role.name,
-            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+            role=self.execution_role.id,
+            policy=pulumi.Output.json_dumps(document(*execution_statements(spec.image, self.log_group.arn))),
             opts=child,
         )
         # The task role starts empty: each store grants exactly what the API needs of it.
@@ -148,11 +175,12 @@ class ApiService(pulumi.ComponentResource):
             {"cluster": self.cluster.name, "service": self.service.name, "task_role_arn": self.task_role.arn}
         )
 
-    def grant(self, role_name: str, actions: list[str], resources: list[pulumi.Input[str]]) -> None:
-        """Give the API's task role exactly these actions on exactly these resources."""
+    def add_to_role_policy(self, name: str, statements: list[dict[str, Any]]) -> None:
+        """One inline policy of the task role. Callers are grants (`bucket.grant_read_write(api)`,
+        `key.grant_decrypt(api, via=...)`): each emits the statements of its own resource only."""
         aws.iam.RolePolicy(
-            f"{self._name}-{role_name}",
+            f"{self._name}-{name}",
             role=self.task_role.id,
-            policy=pulumi.Output.json_dumps(document(statement("Allow", actions, resources))),
+            policy=pulumi.Output.json_dumps(document(*statements)),
             opts=pulumi.ResourceOptions(parent=self),
         )

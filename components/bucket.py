@@ -93,6 +93,9 @@ class SecureBucket(pulumi.ComponentResource):
                 target_prefix=args.access_log_prefix or f"s3/{name}/",
                 opts=child,
             )
+        # Every object change is an EventBridge event: the trail a reviewer or an alarm reads when
+        # a document is deleted or overwritten (S3 server access logs arrive hours late).
+        aws.s3.BucketNotification(f"{name}-events", bucket=bucket_id, eventbridge=True, opts=child)
         self._block = block
         self._args = args
         if not args.defer_policy:

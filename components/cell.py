@@ -27,9 +27,10 @@ from components.api import ApiService, ApiServiceArgs
 from components.data_stores import DataStores, DataStoresArgs
 from components.federation import Federation, FederationArgs
 from components.frontend import Frontend, FrontendArgs
-from components.kms import CellKey, CellKeyArgs
+from components.kms import DECRYPT, ENCRYPT_DECRYPT, CellKey, CellKeyArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
+from components.policy_documents import statement
 from components.storage import DocumentStore, DocumentStoreArgs, LogArchive, LogArchiveArgs
 
 
@@ -59,7 +60,7 @@ class Cell(pulumi.ComponentResource):
             CellKeyArgs(
                 region=spec.region,
                 account_id=args.account_id,
-                description=f"MyARK cell {name}: documents, frontend, logs, parameters",
+                description=f"MyARK cell {name}: documents, logs, parameters",
             ),
             opts=child,
         )
@@ -82,6 +83,7 @@ class Cell(pulumi.ComponentResource):
                 nat_gateways=spec.network.nat_gateways,
                 flow_log_retention_days=spec.network.flow_log_retention_days,
                 kms_key_arn=self.key.arn,
+                account_id=args.account_id,
             ),
             opts=child,
         )
@@ -147,8 +149,8 @@ class Cell(pulumi.ComponentResource):
             opts=child,
         )
         self.load_balancer.allow_to(self.api.security_group, spec.api.port)
-        actions, resources = self.documents.read_write_grant()
-        self.api.grant("documents-read-write", actions, resources)
+        self.documents.grant_read_write(self.api)
+        self.key.grant(self.api, "documents-key", ENCRYPT_DECRYPT, via=["s3"])
         self.data = DataStores(name, DataStoresArgs(spec=spec, project=spec.gcp.project), opts=child)
         self.federation = Federation(
             name,
@@ -158,6 +160,12 @@ class Cell(pulumi.ComponentResource):
                 aws_account_id=args.account_id,
                 task_role_name=self.api.task_role.name,
                 datasets=self.data.datasets,
+                databases={
+                    physical: next(
+                        (t for t, s in spec.shards.tenants.items() if s.physical == physical), None
+                    )
+                    for physical in self.data.databases
+                },
             ),
             opts=child,
         )
@@ -170,10 +178,13 @@ class Cell(pulumi.ComponentResource):
             description=f"Shard map of cell {name} (validated at deploy; read by the API)",
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.api.grant("billing-publish", ["events:PutEvents"], [args.billing_bus_arn])
-        self.api.grant(
-            "shard-map-read", ["ssm:GetParameter", "kms:Decrypt"], [self.shard_map.arn, self.key.arn]
+        self.api.add_to_role_policy(
+            "billing-publish", [statement("Allow", ["events:PutEvents"], args.billing_bus_arn)]
         )
+        self.api.add_to_role_policy(
+            "shard-map-read", [statement("Allow", ["ssm:GetParameter"], self.shard_map.arn)]
+        )
+        self.key.grant(self.api, "shard-map-key", DECRYPT, via=["ssm"])
         CellAlarms(
             name,
             CellAlarmsArgs(
@@ -190,7 +201,7 @@ class Cell(pulumi.ComponentResource):
             FrontendArgs(
                 host_name=cell_app_host(name, args.domain),
                 price_class=spec.frontend.price_class,
-                kms_key_arn=self.key.arn,
+                account_id=args.account_id,
                 access_log_bucket=log_bucket,
                 certify=args.certify,
                 connect_origins=(

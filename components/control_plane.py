@@ -59,8 +59,16 @@ class ControlPlane(pulumi.ComponentResource):
             deletion_protection="ACTIVE",
             username_attributes=["email"],
             auto_verified_attributes=["email"],
-            mfa_configuration="OPTIONAL",
+            # A changed email stays unverified (and the old one in use) until the user confirms the
+            # new address: a stolen session cannot take the account over by changing its email.
+            user_attribute_update_settings={"attributes_require_verification_before_updates": ["email"]},
+            # Every user signs in with a second factor (an authenticator app).
+            mfa_configuration="ON",
             software_token_mfa_configuration={"enabled": True},
+            # Threat protection (compromised credentials, adaptive authentication) enforced; it needs
+            # the Plus feature plan.
+            user_pool_tier="PLUS",
+            user_pool_add_ons={"advanced_security_mode": "ENFORCED"},
             password_policy={
                 "minimum_length": 12,
                 "require_lowercase": True,
@@ -113,7 +121,8 @@ class ControlPlane(pulumi.ComponentResource):
             callback_urls=args.callback_urls,
             logout_urls=args.logout_urls,
             supported_identity_providers=["COGNITO"],
-            opts=child,
+            # Apps ship this client's id: a replaced client would sign every user out of every app.
+            opts=keep,
         )
         self.auth_certificate = aws.acm.Certificate(
             f"{name}-auth-cert",
@@ -122,7 +131,7 @@ class ControlPlane(pulumi.ComponentResource):
             opts=child,
         )
         self.billing_bus = aws.cloudwatch.EventBus(
-            f"{name}-billing", name="myark-billing", kms_key_identifier=self.key.arn, opts=child
+            f"{name}-billing", name="myark-billing", kms_key_identifier=self.key.arn, opts=keep
         )
         aws.cloudwatch.EventArchive(
             f"{name}-billing-archive",

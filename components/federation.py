@@ -6,7 +6,7 @@ the API task role; the service account holds only the roles the API needs. No ke
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_gcp as gcp
@@ -21,12 +21,29 @@ class FederationArgs:
     aws_account_id: pulumi.Input[str]
     task_role_name: pulumi.Input[str]
     datasets: dict[str, gcp.bigquery.Dataset]
+    databases: dict[str, str | None] = field(default_factory=dict)
+    """Firestore database name -> the dedicated tenant it belongs to (None: a shared shard)."""
+
+
+def firestore_database_condition(
+    project: str, database: str, tenant: str | None
+) -> gcp.projects.IAMMemberConditionArgsDict:
+    resource = f"projects/{project}/databases/{database}"
+    owner = f"dedicated to tenant {tenant}" if tenant else "a shared shard"
+    return {
+        "title": f"only Firestore database {database}"[:100],
+        "description": f"The API reaches {database} ({owner}) through this grant alone",
+        "expression": f'resource.name == "{resource}" || resource.name.startsWith("{resource}/")',
+    }
 
 
 class Federation(pulumi.ComponentResource):
     def __init__(self, name: str, args: FederationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("myark:security:Federation", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        # A deleted pool or provider id cannot be reused for 30 days, and the service account's
+        # identity is what every grant names: losing one locks the API out of GCP for a month.
+        keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
         pool_id = federation_pool_id(args.cell)
         self.pool = gcp.iam.WorkloadIdentityPool(
             f"{name}-pool",
@@ -34,7 +51,7 @@ class Federation(pulumi.ComponentResource):
             workload_identity_pool_id=pool_id,
             display_name=f"MyARK {args.cell} AWS"[:32],
             description="The cell's API tasks on AWS",
-            opts=child,
+            opts=keep,
         )
         role = pulumi.Output.from_input(args.task_role_name)
         self.provider = gcp.iam.WorkloadIdentityPoolProvider(
@@ -49,14 +66,14 @@ class Federation(pulumi.ComponentResource):
             },
             # Only the API task role of this cell may exchange its credentials.
             attribute_condition=role.apply(lambda r: f"attribute.aws_role == '{r}'"),
-            opts=child,
+            opts=keep,
         )
         self.service_account = gcp.serviceaccount.Account(
             f"{name}-api",
             project=args.project,
             account_id=api_service_account_id(args.cell),
             display_name=f"MyARK API of cell {args.cell}",
-            opts=child,
+            opts=keep,
         )
         member = pulumi.Output.all(self.pool.name, role).apply(
             lambda a: f"principalSet://iam.googleapis.com/{a[0]}/attribute.aws_role/{a[1]}"
@@ -69,9 +86,18 @@ class Federation(pulumi.ComponentResource):
             opts=child,
         )
         sa = self.service_account.member
-        gcp.projects.IAMMember(
-            f"{name}-api-firestore", project=args.project, role="roles/datastore.user", member=sa, opts=child
-        )
+        # One grant per Firestore database, each scoped by an IAM condition to that database's
+        # resource name: a dedicated tenant's database is reached only through its own grant (and
+        # revoking it cuts that tenant alone). A project-wide role would reach every database.
+        for database, tenant in sorted(args.databases.items()):
+            gcp.projects.IAMMember(
+                f"{name}-api-firestore-{database}",
+                project=args.project,
+                role="roles/datastore.user",
+                member=sa,
+                condition=firestore_database_condition(args.project, database, tenant),
+                opts=child,
+            )
         gcp.projects.IAMMember(
             f"{name}-api-bigquery-jobs",
             project=args.project,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from cells.regions import CLOUDFRONT_CERT_REGION
 from components.bucket import SecureBucket, SecureBucketArgs
-from components.policy_documents import statement
+from components.policy_documents import document, statement
 
 # AWS's managed "CachingOptimized" cache policy.
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -20,7 +21,7 @@ CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 class FrontendArgs:
     host_name: str
     price_class: str
-    kms_key_arn: pulumi.Input[str]
+    account_id: pulumi.Input[str]
     access_log_bucket: pulumi.Input[str]
     certify: Callable[..., pulumi.Output[str]] | None = None
     """Validates the certificate through the edge's DNS and returns its ARN once issued."""
@@ -28,14 +29,70 @@ class FrontendArgs:
     """Origins the app fetches from (the APIs, sign-in): its CSP connect-src."""
 
 
+CLOUDFRONT_MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+    # VPNs, Tor and proxies (the API refuses them too); hosting providers only counted.
+    "AWSManagedRulesAnonymousIpList",
+)
+COUNT_ONLY = {
+    "AWSManagedRulesAnonymousIpList": [{"name": "HostingProviderIPList", "action_to_use": {"count": {}}}]
+}
+
+
+def cloudfront_web_acl(name: str, opts: pulumi.ResourceOptions) -> aws.wafv2.WebAcl:
+    """The distribution's web ACL. CloudFront-scope ACLs exist only in us-east-1, like the
+    certificate: a documented residency exception that holds no user data, because it keeps no logs
+    and no sampled requests (client addresses and headers), only request counts."""
+    visibility: Any = {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": False}
+    rules: list[Any] = [
+        {
+            "name": group,
+            "priority": i,
+            "override_action": {"none": {}},
+            "statement": {
+                "managed_rule_group_statement": {
+                    "name": group,
+                    "vendor_name": "AWS",
+                    **({"rule_action_overrides": COUNT_ONLY[group]} if group in COUNT_ONLY else {}),
+                }
+            },
+            "visibility_config": {**visibility, "metric_name": f"{name}-cdn-{group}"},
+        }
+        for i, group in enumerate(CLOUDFRONT_MANAGED_RULE_GROUPS)
+    ]
+    acl_visibility: Any = {**visibility, "metric_name": f"{name}-cdn-waf"}
+    return aws.wafv2.WebAcl(
+        f"{name}-cdn-waf",
+        scope="CLOUDFRONT",
+        region=CLOUDFRONT_CERT_REGION,
+        default_action={"allow": {}},
+        rules=rules,
+        visibility_config=acl_visibility,
+        opts=opts,
+    )
+
+
 class Frontend(pulumi.ComponentResource):
     def __init__(self, name: str, args: FrontendArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("myark:web:Frontend", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        # The site's own key: its policy names the one distribution that may decrypt, which exists
+        # only after the bucket does, so the policy is a separate resource (the key starts with
+        # KMS's default policy: this account's administrators only).
+        self.key = aws.kms.Key(
+            f"{name}-site-key",
+            description=f"MyARK {name} frontend bucket",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            opts=keep,
+        )
         self.store = SecureBucket(
             f"{name}-site",
             SecureBucketArgs(
-                kms_key_arn=args.kms_key_arn,
+                kms_key_arn=self.key.arn,
                 noncurrent_version_days=30,
                 access_log_bucket=args.access_log_bucket,
                 defer_policy=True,
@@ -84,8 +141,10 @@ class Frontend(pulumi.ComponentResource):
             },
             opts=child,
         )
+        self.web_acl = cloudfront_web_acl(name, child)
         self.distribution = aws.cloudfront.Distribution(
             f"{name}-cdn",
+            web_acl_id=self.web_acl.arn,
             enabled=True,
             is_ipv6_enabled=True,
             http_version="http2and3",
@@ -133,5 +192,24 @@ class Frontend(pulumi.ComponentResource):
                     Condition={"StringEquals": {"AWS:SourceArn": self.distribution.arn}},
                 )
             ]
+        )
+        root = pulumi.Output.from_input(args.account_id).apply(lambda a: f"arn:aws:iam::{a}:root")
+        aws.kms.KeyPolicy(
+            f"{name}-site-key-policy",
+            key_id=self.key.key_id,
+            policy=pulumi.Output.json_dumps(
+                document(
+                    statement("Allow", ["kms:*"], "*", Sid="AccountAdministers", Principal={"AWS": root}),
+                    statement(
+                        "Allow",
+                        ["kms:Decrypt"],
+                        "*",
+                        Sid="ThisDistributionOnly",
+                        Principal={"Service": "cloudfront.amazonaws.com"},
+                        Condition={"StringEquals": {"aws:SourceArn": self.distribution.arn}},
+                    ),
+                )
+            ),
+            opts=child,
         )
         self.register_outputs({"domain_name": self.distribution.domain_name})

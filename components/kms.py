@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_aws as aws
 
 from components.policy_documents import document, statement
+
+
+class Grantee(Protocol):
+    def add_to_role_policy(self, name: str, statements: list[dict[str, Any]]) -> None: ...
+
+
+DECRYPT = ["kms:Decrypt"]
+ENCRYPT_DECRYPT = ["kms:Decrypt", "kms:GenerateDataKey"]
 
 
 @dataclass(frozen=True)
@@ -43,29 +52,19 @@ class CellKey(pulumi.ComponentResource):
         policy = document(
             statement("Allow", ["kms:*"], "*", Sid="AccountAdministers", Principal={"AWS": root}),
             *services,
+            # No kms:Describe*: DescribeKey carries no encryption context, so this condition never
+            # admits it. StringLike: the context value is a string (IAM's type for the key).
             statement(
                 "Allow",
-                ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*"],
                 "*",
                 Sid="CloudWatchLogsOfThisAccount",
                 Principal={"Service": f"logs.{args.region}.amazonaws.com"},
                 Condition={
-                    "ArnLike": {
+                    "StringLike": {
                         "kms:EncryptionContext:aws:logs:arn": account.apply(
                             lambda a: f"arn:aws:logs:{args.region}:{a}:log-group:*"
                         )
-                    }
-                },
-            ),
-            statement(
-                "Allow",
-                ["kms:Decrypt"],
-                "*",
-                Sid="CloudFrontOriginAccessOfThisAccount",
-                Principal={"Service": "cloudfront.amazonaws.com"},
-                Condition={
-                    "StringLike": {
-                        "aws:SourceArn": account.apply(lambda a: f"arn:aws:cloudfront::{a}:distribution/*")
                     }
                 },
             ),
@@ -86,4 +85,24 @@ class CellKey(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.arn = self.key.arn
+        self.region = args.region
         self.register_outputs({"arn": self.key.arn})
+
+    def grant(self, grantee: Grantee, name: str, actions: list[str], via: list[str]) -> None:
+        """Key statements only, and only through the named AWS services of this region (e.g. `s3`,
+        `ssm`): the grantee cannot call KMS directly with its credentials."""
+        if not via:
+            raise ValueError(f"{name}: a key grant names the services that use the key (kms:ViaService)")
+        services = sorted(f"{service}.{self.region}.amazonaws.com" for service in via)
+        grantee.add_to_role_policy(
+            name,
+            [
+                statement(
+                    "Allow",
+                    actions,
+                    self.key.arn,
+                    Sid="KeyViaService",
+                    Condition={"StringEquals": {"kms:ViaService": services}},
+                )
+            ],
+        )

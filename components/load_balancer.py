@@ -265,6 +265,29 @@ class LoadBalancer(pulumi.ComponentResource):
                 },
             }
         )
+        # VPNs, Tor and open proxies that hide a client (AnonymousIPList) are refused; hosting providers
+        # (HostingProviderIPList) are only counted: tenants' own servers call the API from clouds.
+        rules.append(
+            {
+                "name": "AWSManagedRulesAnonymousIpList",
+                "priority": len(rules),
+                "override_action": {"none": {}},
+                "statement": {
+                    "managed_rule_group_statement": {
+                        "name": "AWSManagedRulesAnonymousIpList",
+                        "vendor_name": "AWS",
+                        "rule_action_overrides": [
+                            {"name": "HostingProviderIPList", "action_to_use": {"count": {}}}
+                        ],
+                    }
+                },
+                "visibility_config": {
+                    "cloudwatch_metrics_enabled": True,
+                    "metric_name": "AWSManagedRulesAnonymousIpList",
+                    "sampled_requests_enabled": True,
+                },
+            }
+        )
         self.web_acl = aws.wafv2.WebAcl(
             f"{name}-waf",
             scope="REGIONAL",

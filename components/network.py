@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from cells.network_layout import carve
-from components.policy_documents import assume_role, document, statement
+from components.policy_documents import assume_role, document, endpoint_policy, statement
 
 # Interface endpoints keep AWS API traffic of the tasks off the NAT and the internet.
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "sts", "ssm", "kms")
@@ -23,6 +23,7 @@ class NetworkArgs:
     nat_gateways: Literal["perAz", "single"]
     flow_log_retention_days: int
     kms_key_arn: pulumi.Input[str]
+    account_id: pulumi.Input[str]
 
 
 class Network(pulumi.ComponentResource):
@@ -103,6 +104,7 @@ class Network(pulumi.ComponentResource):
             service_name=f"com.amazonaws.{args.region}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=[rt.id for rt in [*private_rts, isolated_rt]],
+            policy=endpoint_policy("s3", args.region, args.account_id),
             opts=child,
         )
         endpoint_sg = aws.ec2.SecurityGroup(
@@ -130,6 +132,7 @@ class Network(pulumi.ComponentResource):
                 private_dns_enabled=True,
                 subnet_ids=self.private_subnet_ids,
                 security_group_ids=[endpoint_sg.id],
+                policy=endpoint_policy(service, args.region, args.account_id),
                 opts=child,
             )
 
@@ -142,7 +145,16 @@ class Network(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
-            assume_role_policy=pulumi.Output.json_dumps(assume_role("vpc-flow-logs.amazonaws.com")),
+            # Only this account's flow logs may assume it (confused deputy).
+            assume_role_policy=pulumi.Output.json_dumps(
+                assume_role(
+                    "vpc-flow-logs.amazonaws.com",
+                    args.account_id,
+                    source_arn=pulumi.Output.from_input(args.account_id).apply(
+                        lambda a: f"arn:aws:ec2:{args.region}:{a}:vpc-flow-log/*"
+                    ),
+                )
+            ),
             opts=child,
         )
         aws.iam.RolePolicy(

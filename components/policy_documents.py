@@ -13,11 +13,62 @@ def document(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
-def assume_role(service: str, source_account: Any = None) -> dict[str, Any]:
+def assume_role(service: str, source_account: Any = None, source_arn: Any = None) -> dict[str, Any]:
     st: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    condition: dict[str, Any] = {}
     if source_account is not None:
-        st["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+        condition["StringEquals"] = {"aws:SourceAccount": source_account}
+    if source_arn is not None:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn}
+    if condition:
+        st["Condition"] = condition
     return document(st)
+
+
+# What the cell calls through each VPC endpoint, and nothing else.
+ENDPOINT_ACTIONS = {
+    "s3": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"],
+    "ecr.api": ["ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage"],
+    "ecr.dkr": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+    "logs": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+    "sts": ["sts:GetCallerIdentity"],
+    "ssm": ["ssm:GetParameter", "ssm:GetParameters"],
+    "kms": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+}
+
+
+def endpoint_policy(service: str, region: str, account_id: Any) -> Any:
+    """A data perimeter on a VPC endpoint: this account's principals, on this account's resources,
+    doing what the cell does through it. Stolen credentials of another account, or a bucket of
+    another account as an exfiltration target, get nowhere. ECR's image layers live in an AWS-owned
+    bucket, named here."""
+    import pulumi
+
+    actions = ENDPOINT_ACTIONS[service]
+    statements = [
+        statement(
+            "Allow",
+            actions,
+            "*",
+            Sid="ThisAccountOnly",
+            Principal={"AWS": "*"},
+            Condition={
+                "StringEquals": {"aws:PrincipalAccount": account_id, "aws:ResourceAccount": account_id}
+            },
+        )
+    ]
+    if service == "s3":
+        statements.append(
+            statement(
+                "Allow",
+                ["s3:GetObject"],
+                f"arn:aws:s3:::prod-{region}-starport-layer-bucket/*",
+                Sid="EcrImageLayers",
+                Principal={"AWS": "*"},
+                Condition={"StringEquals": {"aws:PrincipalAccount": account_id}},
+            )
+        )
+    return pulumi.Output.json_dumps(document(*statements))
 
 
 def bucket_guards(bucket_arn: Any, objects_arn: Any) -> list[dict[str, Any]]:
@@ -43,3 +94,10 @@ def bucket_guards(bucket_arn: Any, objects_arn: Any) -> list[dict[str, Any]]:
         # Deletion guard at the cloud: nobody deletes the bucket until this statement is removed.
         statement("Deny", ["s3:DeleteBucket"], bucket_arn, Sid="DenyBucketDeletion", Principal="*"),
     ]
+
+
+def version_guard(objects_arn: Any) -> dict[str, Any]:
+    """A bucket of user data refuses to everyone (its account's admins and the API included) the
+    erasure of an object version: a delete only adds a delete marker, and the old version stays
+    recoverable until the lifecycle expires it (`noncurrent_version_days`, GDPR erasure included)."""
+    return statement("Deny", ["s3:DeleteObjectVersion"], objects_arn, Sid="DenyVersionErasure", Principal="*")

@@ -8,7 +8,8 @@ import pulumi
 
 from cells.provider_rules import elb_log_principal
 from components.bucket import SecureBucket, SecureBucketArgs
-from components.policy_documents import statement
+from components.kms import Grantee
+from components.policy_documents import statement, version_guard
 
 
 @dataclass(frozen=True)
@@ -30,25 +31,28 @@ class DocumentStore(pulumi.ComponentResource):
                 kms_key_arn=args.kms_key_arn,
                 noncurrent_version_days=args.noncurrent_version_days,
                 access_log_bucket=args.access_log_bucket,
+                extra_statements=lambda arn: [version_guard(arn.apply(lambda a: f"{a}/*"))],
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.bucket = self.store.bucket
         self.register_outputs({"bucket_name": self.bucket.bucket})
 
-    def read_write_grant(self) -> tuple[list[str], list[pulumi.Input[str]]]:
-        """What a reader-writer of documents needs: object access and the key, nothing more."""
+    def grant_read_write(self, grantee: Grantee) -> None:
+        """Bucket statements only: objects read, written and deleted (a delete leaves a version the
+        bucket policy keeps from everyone), the bucket listed. The key is granted by the key."""
         arn = self.bucket.arn
-        return (
+        grantee.add_to_role_policy(
+            "documents-read-write",
             [
-                "s3:GetObject",
-                "s3:PutObject",
-                "s3:DeleteObject",
-                "s3:ListBucket",
-                "kms:Decrypt",
-                "kms:GenerateDataKey",
+                statement(
+                    "Allow",
+                    ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                    arn.apply(lambda a: f"{a}/*"),
+                    Sid="DocumentObjects",
+                ),
+                statement("Allow", ["s3:ListBucket"], arn, Sid="DocumentsList"),
             ],
-            [arn, arn.apply(lambda a: f"{a}/*"), self.kms_key_arn],
         )
 
 

@@ -116,7 +116,11 @@ def test_the_shard_map_is_published_encrypted_and_readable_only_by_the_task_role
         for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")
         if param.inputs["name"] in r.inputs["policy"] or "shard-map" in r.name
     ]
-    assert [r.name for r in readers] == [f"{stack}-api-shard-map-read"]
-    policy = json.loads(readers[0].inputs["policy"])
-    assert policy["Statement"][0]["Action"] == ["ssm:GetParameter", "kms:Decrypt"]
+    assert sorted(r.name for r in readers) == [f"{stack}-api-shard-map-key", f"{stack}-api-shard-map-read"]
+    read, key = (
+        json.loads(r.inputs["policy"])["Statement"] for r in sorted(readers, key=lambda r: r.name)[::-1]
+    )
+    assert [s["Action"] for s in read] == [["ssm:GetParameter"]]
+    assert [s["Action"] for s in key] == [["kms:Decrypt"]]
+    assert key[0]["Condition"] == {"StringEquals": {"kms:ViaService": [f"ssm.{stack}.amazonaws.com"]}}
     assert readers[0].inputs["role"].startswith(f"{stack}-api-task-role")

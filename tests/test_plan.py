@@ -59,8 +59,12 @@ def test_outside_eu_central_1_the_eu_cell_has_only_the_cloudfront_certificate(pl
 @pytest.mark.parametrize("stack", CELLS)
 def test_global_aws_resources_are_only_global_services(plan_of, stack: str) -> None:
     plan = plan_of(stack)
-    modules = {r.module for r in plan.cloud_resources() if r.cloud == "aws" and r.region is None}
-    assert modules <= {"iam", "cloudfront", "route53"}
+    unplaced = [r for r in plan.cloud_resources() if r.cloud == "aws" and r.region is None]
+    assert {r.module for r in unplaced} <= {"iam", "cloudfront", "route53", "wafv2"}
+    # A web ACL without a region is CloudFront's (kept in us-east-1, holding no logs or samples).
+    for acl in (r for r in unplaced if r.module == "wafv2"):
+        assert acl.inputs["scope"] == "CLOUDFRONT" and acl.inputs["region"] == "us-east-1", acl.urn
+        assert not acl.inputs["visibilityConfig"]["sampledRequestsEnabled"], acl.urn
 
 
 @pytest.mark.parametrize("stack", CELLS)
@@ -167,8 +171,8 @@ def test_pilot_cell_is_small_and_production_cell_is_resilient(plan_of) -> None:
 def test_flow_logs_and_kms_rotation(plan_of) -> None:
     plan = plan_of("eu-central-1")
     assert plan.one("aws:ec2/flowLog:FlowLog").inputs["trafficType"] == "ALL"
-    key = plan.one("aws:kms/key:Key").inputs
-    assert key["enableKeyRotation"] and key["deletionWindowInDays"] == 30
+    for key in plan.of_type("aws:kms/key:Key"):
+        assert key.inputs["enableKeyRotation"] and key.inputs["deletionWindowInDays"] == 30, key.urn
     for group in plan.of_type("aws:cloudwatch/logGroup:LogGroup"):
         assert group.inputs["kmsKeyId"].startswith("arn:aws:kms:eu-central-1:"), group.urn
         assert group.inputs["deletionProtectionEnabled"] is True

@@ -92,7 +92,7 @@ def _alb_logs(principal: dict, region: str = "eu-central-1") -> list[PlannedReso
 
 def _waf(group: dict) -> PlannedResource:
     rule = {"name": "common", "statement": {"managedRuleGroupStatement": group}}
-    return res("aws:wafv2/webAcl:WebAcl", "c-waf", {"name": "c-waf", "rules": [rule]})
+    return res("aws:wafv2/webAcl:WebAcl", "c-waf", {"name": "c-waf", "scope": "REGIONAL", "rules": [rule]})
 
 
 COMMON = {"name": "AWSManagedRulesCommonRuleSet", "vendorName": "AWS"}

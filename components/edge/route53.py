@@ -19,6 +19,7 @@ import pulumi_aws as aws
 from cells.naming import TAG_ROLE, api_host, cell_api_host, cell_app_host, zone_api_host
 from cells.regions import ZONES, default_zone
 from components.edge.dns import APEX_PLACEHOLDER_IPV4, validation_option
+from components.edge.dns_security import ZoneSecurity
 
 # The hosted zone id of every CloudFront distribution (an alias target's zone).
 CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
@@ -107,6 +108,7 @@ class Route53Edge(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
         self.dns = Route53Dns(self, self.zone.zone_id)
+        ZoneSecurity(name, self.zone, opts=pulumi.ResourceOptions(parent=self))
         self.outputs = {
             "edgeProvider": "route53",
             "route53ZoneId": self.zone.zone_id,
