@@ -440,6 +440,8 @@ def cloudflare_fleet(root: Path, into: Path) -> Path:
                 "cloudflareZoneId": "b" * 32,
             }
             doc["config"]["myark:cloudflareApiToken"] = {"secure": "v1:ciphertext"}
+            if doc["config"].get("myark:kind") == "cell":
+                doc["config"]["myark:originSecret"] = {"secure": "v1:ciphertext"}
         (into / f.name).write_text(yaml.safe_dump(doc, sort_keys=False))
     return into
 
