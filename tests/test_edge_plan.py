@@ -316,7 +316,7 @@ def test_cloudflare_cell_load_balancer_forwards_only_the_routers_requests(cloudf
     assert gate["actions"][0]["type"] == "forward" and gate["priority"] == 1
     secret = plan.one("cloudflare:index/workersKv:WorkersKv", "-origin-secret").inputs
     assert secret["keyName"] == "secret:eu-central-1" and secret["value"] == "[secret]"
-    waf = plan.one("aws:wafv2/webAcl:WebAcl").inputs
+    waf = plan.one("aws:wafv2/webAcl:WebAcl", f"{plan.stack}-waf").inputs
     rate = next(r for r in waf["rules"] if r["name"] == "rate-limit-per-ip")["statement"][
         "rateBasedStatement"
     ]
@@ -329,7 +329,7 @@ def test_route53_cell_load_balancer_forwards_and_rate_limits_the_connecting_addr
     https = next(r for r in plan.of_type("aws:lb/listener:Listener") if r.inputs["port"] == 443)
     assert https.inputs["defaultActions"][0]["type"] == "forward"
     assert not plan.of_type("aws:lb/listenerRule:ListenerRule")
-    waf = plan.one("aws:wafv2/webAcl:WebAcl").inputs
+    waf = plan.one("aws:wafv2/webAcl:WebAcl", f"{plan.stack}-waf").inputs
     rate = next(r for r in waf["rules"] if r["name"] == "rate-limit-per-ip")["statement"][
         "rateBasedStatement"
     ]
