@@ -20,8 +20,8 @@ from cells.fleet import Fleet, load_fleet
 from cells.naming import cell_api_host
 from cells.ops import audit, status
 from cells.ops.aws import Aws, AwsError
-from cells.ops.directory import TARGETS, change_status, find_cell
-from cells.ops.edge import CloudflareEdge, CloudflareKV, Edge, EdgeError, Route53Edge, urllib_transport
+from cells.ops.directory import TARGETS, EdgeFactory, change_status, find_cell, reconcile, shown
+from cells.ops.edge import CloudflareEdge, CloudflareKV, EdgeError, Route53Edge, urllib_transport
 from cells.ops.report import write_json
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -41,6 +41,10 @@ DIRECTORY_EXITS = (
     "Exit codes: 0 done (also when nothing needed to change); 1 an AWS or Cloudflare error, or the "
     "cell changed under us (re-run); 2 bad input (unknown cell, missing Cloudflare settings) or refused "
     "(the last active cell of a zone without --force); nothing is written then."
+)
+RECONCILE_EXITS = (
+    "Exit codes: 0 the edge agrees with the directory (already, or repaired now); 1 an AWS or Cloudflare "
+    "error, or a zone without an active cell; 2 bad input (unknown cell or zone, missing Cloudflare settings)."
 )
 
 
@@ -128,18 +132,39 @@ def register(subparsers: Any) -> None:
             p.add_argument(
                 "--force", action="store_true", help="allow leaving the cell's zone without an active cell"
             )
-        p.add_argument(
-            "--kv-namespace-id",
-            metavar="ID",
-            help=f"Cloudflare edge: the directory's Workers KV namespace id (default: ${KV_NAMESPACE_ENV})",
-        )
-        p.add_argument(
-            "--cloudflare-api-token",
-            metavar="TOKEN",
-            help=f"Cloudflare edge: API token with Workers KV edit (default: ${CLOUDFLARE_TOKEN_ENV}; prefer "
-            "the variable, a flag shows in shell history and ps)",
-        )
+        _edge_options(p)
         _common(p)
+    _register_reconcile(subparsers)
+
+
+def _edge_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--kv-namespace-id",
+        metavar="ID",
+        help=f"Cloudflare edge: the directory's Workers KV namespace id (default: ${KV_NAMESPACE_ENV})",
+    )
+    p.add_argument(
+        "--cloudflare-api-token",
+        metavar="TOKEN",
+        help=f"Cloudflare edge: API token with Workers KV edit (default: ${CLOUDFLARE_TOKEN_ENV}; prefer "
+        "the variable, a flag shows in shell history and ps)",
+    )
+
+
+def _register_reconcile(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "reconcile",
+        help="make the edge follow the cell directory and report any drift",
+        description="Read the cell directory (the truth) and set each cell's edge (Cloudflare KV "
+        "status:<cell> or the Route53 health check's inversion) to match, reporting every cell whose edge "
+        "disagreed. Repairs what a drain/activate/down that crashed between its two writes left behind.",
+        epilog=RECONCILE_EXITS,
+    )
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("cell", metavar="CELL", nargs="?", help="one cell (myark:cell.name)")
+    which.add_argument("--zone", metavar="ZONE", help="every cell of this residency zone")
+    _edge_options(p)
+    _common(p)
 
 
 # ---- handlers -----------------------------------------------------------------------------------
@@ -211,11 +236,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK if health.healthy else EXIT_FAILED
 
 
-def _edge(args: argparse.Namespace, fleet: Fleet, settings: StackSettings, aws: Aws) -> Edge:
+def _edges(args: argparse.Namespace, fleet: Fleet, aws: Aws) -> EdgeFactory:
+    """A fresh view of any cell's edge (each call reads the edge again)."""
     glob = fleet.global_stack
-    cell = settings.cell.name
     if glob.config.edge.provider == "route53":
-        return Route53Edge(aws, cell)
+        return lambda cell: Route53Edge(aws, cell)
     namespace = args.kv_namespace_id or os.environ.get(KV_NAMESPACE_ENV)
     token = args.cloudflare_api_token or os.environ.get(CLOUDFLARE_TOKEN_ENV)
     missing = [
@@ -228,12 +253,13 @@ def _edge(args: argparse.Namespace, fleet: Fleet, settings: StackSettings, aws: 
     ]
     if missing:
         raise ConfigError(
-            f"{glob.file}: the edge is cloudflare; set {' and '.join(missing)} to write status:{cell} to the "
+            f"{glob.file}: the edge is cloudflare; set {' and '.join(missing)} to write status:<cell> to the "
             "directory KV namespace"
         )
     account = glob.config.edge.cloudflare_account_id or ""
     transport = getattr(args, "transport", None) or urllib_transport
-    return CloudflareEdge(CloudflareKV(account, str(namespace), str(token), transport), cell)
+    kv = CloudflareKV(account, str(namespace), str(token), transport)
+    return lambda cell: CloudflareEdge(kv, cell)
 
 
 def notes(provider: str, target: str, cell: str, domain: str) -> list[str]:
@@ -262,16 +288,20 @@ def _directory_command(command: str) -> Callable[[argparse.Namespace], int]:
         fleet = load_fleet(_root(args))
         settings = find_cell(fleet, args.cell)
         aws = Aws.connect(args.profile)
-        edge = _edge(args, fleet, settings, aws)
+        edges = _edges(args, fleet, aws)
         cell, zone = settings.cell.name, settings.cell.zone
         try:
-            changes = change_status(aws, fleet, settings, target, edge, force=getattr(args, "force", False))
+            outcome = change_status(
+                aws, fleet, settings, target, edges, force=getattr(args, "force", False), command=command
+            )
         except (AwsError, EdgeError) as exc:
             return _failed(args, exc)
         print(f"{command} {cell} (zone {zone}):")
-        for change in changes:
+        for change in outcome.changes:
             print(f"  {change.line()}")
-        if any(c.changed for c in changes):
+        for other, change in outcome.repaired:
+            print(f"  repaired drift of {other}: {change.line()}")
+        if any(c.changed for c in outcome.changes):
             provider = fleet.global_stack.config.edge.provider
             print("\n".join(notes(provider, target, cell, settings.config.domain)))
         return EXIT_OK
@@ -280,8 +310,44 @@ def _directory_command(command: str) -> Callable[[argparse.Namespace], int]:
     return handler
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    fleet = load_fleet(_root(args))
+    if args.cell:
+        settings = find_cell(fleet, args.cell)
+        zone, cells = settings.cell.zone, [settings.cell.name]
+    else:
+        zone = args.zone
+        cells = [s.cell.name for s in fleet.cells_in_zone(zone)]
+        if not cells:
+            zones = ", ".join(sorted({s.cell.zone for s in fleet.cells})) or "none"
+            raise ConfigError(
+                f"--zone {zone}: no cell of the fleet is in that zone; zones with cells: {zones}"
+            )
+    aws = Aws.connect(args.profile)
+    try:
+        report = reconcile(aws, fleet, zone, cells, _edges(args, fleet, aws))
+    except (AwsError, EdgeError) as exc:
+        return _failed(args, exc)
+    print(f"reconcile {', '.join(cells)} (zone {zone}, directory version {report.version}):")
+    for cell, change in report.edges:
+        state = shown(report.statuses.get(cell))
+        verdict = "REPAIRED drift" if change.changed else "in sync"
+        print(f"  {cell}: directory {state}; {change.line()} ({verdict})")
+    print(f"{len(report.drift)} drifted, {len(cells) - len(report.drift)} in sync.")
+    if not report.active:
+        print(
+            f"reconcile: zone {zone} has no active cell (statuses: "
+            f"{', '.join(f'{c}={shown(s)}' for c, s in sorted(report.statuses.items()))}); "
+            f"new users of {zone} have no cell. `activate` one if this was not deliberate (--force).",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "audit": cmd_audit,
     "status": cmd_status,
     **{command: _directory_command(command) for command in TARGETS},
+    "reconcile": cmd_reconcile,
 }

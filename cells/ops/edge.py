@@ -30,6 +30,10 @@ class EdgeError(Exception):
     """The edge refused or could not be reached: the message says what to check."""
 
 
+class EdgeConflict(EdgeError):
+    """The edge changed between our read and our write (another command): read again and retry."""
+
+
 class Edge(Protocol):
     place: str
 
@@ -252,7 +256,7 @@ class Route53Edge:
             )
         except AwsError as exc:
             if exc.code == "HealthCheckVersionMismatch":
-                raise EdgeError(
+                raise EdgeConflict(
                     f"Route53 health check {check.id} changed while this command ran; re-run it."
                 ) from None
             raise
