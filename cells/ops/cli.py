@@ -21,7 +21,14 @@ from cells.naming import cell_api_host
 from cells.ops import audit, status
 from cells.ops.aws import Aws, AwsError
 from cells.ops.directory import TARGETS, EdgeFactory, change_status, find_cell, reconcile, shown
-from cells.ops.edge import CloudflareEdge, CloudflareKV, EdgeError, Route53Edge, urllib_transport
+from cells.ops.edge import (
+    CloudflareEdge,
+    CloudflareKV,
+    EdgeError,
+    Route53Edge,
+    health_check_ids,
+    urllib_transport,
+)
 from cells.ops.report import write_json
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -240,7 +247,15 @@ def _edges(args: argparse.Namespace, fleet: Fleet, aws: Aws) -> EdgeFactory:
     """A fresh view of any cell's edge (each call reads the edge again)."""
     glob = fleet.global_stack
     if glob.config.edge.provider == "route53":
-        return lambda cell: Route53Edge(aws, cell)
+        ids: dict[str, list[str]] = {}
+
+        def route53(cell: str) -> Route53Edge:
+            # Which check is the cell's is read once per command; its state is read fresh every time.
+            if not ids:
+                ids.update(health_check_ids(aws))
+            return Route53Edge(aws, cell, ids)
+
+        return route53
     namespace = args.kv_namespace_id or os.environ.get(KV_NAMESPACE_ENV)
     token = args.cloudflare_api_token or os.environ.get(CLOUDFLARE_TOKEN_ENV)
     missing = [
