@@ -38,8 +38,12 @@ REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 AUDIT_EXITS = (
     "Exit codes: 0 clean (no finding); 1 findings, or an AWS error (the message names the call, the "
-    "region and what to check); 2 bad input (unknown stack, not a cell stack, bad --regions)."
+    "region and what to check); 2 bad input (unknown stack, not a cell stack, bad --regions); 3 nothing "
+    "of the cell found in this account (wrong account, or not deployed). A --json file that cannot be "
+    "written is reported after the findings, and the exit code stays the findings' (1 when clean)."
 )
+EXIT_NOTHING_FOUND = 3
+GCP_TOKEN_ENV = "GOOGLE_OAUTH_ACCESS_TOKEN"
 STATUS_EXITS = (
     "Exit codes: 0 healthy; 1 unhealthy, or an AWS error (the message names the call, the region and "
     "what to check); 2 bad input (unknown stack, not a cell stack)."
@@ -83,6 +87,11 @@ def register(subparsers: Any) -> None:
     residency.add_argument("stack", metavar="STACK", help="cell stack: the X of a Pulumi.X.yaml")
     residency.add_argument(
         "--json", metavar="PATH", help="also write the findings as JSON to PATH (- for stdout only)"
+    )
+    residency.add_argument(
+        "--skip-gcp",
+        action="store_true",
+        help="do not search the cell's GCP project (by default it is searched, and a missing token is a finding)",
     )
     residency.add_argument(
         "--regions",
@@ -207,24 +216,49 @@ def _failed(args: argparse.Namespace, exc: Exception) -> int:
     return EXIT_FAILED
 
 
+def _gcp_search(args: argparse.Namespace) -> audit.GcpSearch | str | None:
+    """How the audit searches the cell's GCP project: a search, why it cannot, or None (--skip-gcp)."""
+    if args.skip_gcp:
+        return None
+    token = os.environ.get(GCP_TOKEN_ENV)
+    if not token:
+        return (
+            f"no GCP access token: set {GCP_TOKEN_ENV} (e.g. $(gcloud auth print-access-token)) with "
+            "roles/cloudasset.viewer on the project, or pass --skip-gcp"
+        )
+    from cells.ops.gcp_assets import search_all_resources
+
+    transport = getattr(args, "gcp_transport", None) or urllib_transport
+    return lambda project: search_all_resources(project, token, transport)
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     settings = _cell_stack(args)
     regions = _regions(args.regions)
     aws = Aws.connect(args.profile)
     cell = settings.cell
     try:
-        result, note = audit.run(aws, cell.name, cell.zone, cell.region, regions)
+        result, note = audit.run(
+            aws, cell.name, cell.zone, cell.region, regions, cell.gcp.project, _gcp_search(args)
+        )
     except AwsError as exc:
         return _failed(args, exc)
     if note:
         print(f"note: {note}", file=sys.stderr)
     if args.json != "-":
         print(audit.render(result))
+    if result.inventory.empty:
+        print(f"{args.command}: {audit.nothing_found(result.inventory)}", file=sys.stderr)
+    code = EXIT_NOTHING_FOUND if result.inventory.empty else EXIT_OK if result.clean else EXIT_FAILED
     if args.json:
-        write_json(args.json, audit.to_json(result))
+        try:
+            write_json(args.json, audit.to_json(result))
+        except ConfigError as exc:  # the findings are printed; the file error must not hide them
+            print(f"{args.command}: {exc}", file=sys.stderr)
+            return code if code != EXIT_OK else EXIT_FAILED
         if args.json != "-":
             print(f"wrote {args.json}")
-    return EXIT_OK if result.clean else EXIT_FAILED
+    return code
 
 
 def cmd_status(args: argparse.Namespace) -> int:
