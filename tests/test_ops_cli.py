@@ -35,7 +35,7 @@ def test_every_help_explains_its_exit_codes(command: list[str], capsys) -> None:
 
 
 def test_every_command_has_a_handler() -> None:
-    assert set(HANDLERS) == {"audit", "status", "drain", "activate", "down", "reconcile"}
+    assert set(HANDLERS) == {"audit", "status", "bake", "drain", "activate", "down", "reconcile"}
     args = parser().parse_args(["drain", "eu-central-1", "--force", "--profile", "ops"])
     assert (args.command, args.cell, args.force, args.profile) == ("drain", "eu-central-1", True, "ops")
     args = parser().parse_args(["audit", "residency", "eu-central-1", "--json", "out.json"])

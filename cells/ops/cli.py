@@ -11,6 +11,7 @@ import argparse
 import os
 import re
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,10 @@ DIRECTORY_EXITS = (
     "Exit codes: 0 done (also when nothing needed to change); 1 an AWS or Cloudflare error, or the "
     "cell changed under us (re-run); 2 bad input (unknown cell, missing Cloudflare settings) or refused "
     "(the last active cell of a zone without --force); nothing is written then."
+)
+BAKE_EXITS = (
+    "Exit codes: 0 every reading healthy for the whole bake; 1 an unhealthy reading (printed; the bake "
+    "stops there) or an AWS error; 2 bad input (unknown stack, not a cell stack, a negative time)."
 )
 RECONCILE_EXITS = (
     "Exit codes: 0 the edge agrees with the directory (already, or repaired now); 1 an AWS or Cloudflare "
@@ -103,17 +108,21 @@ def register(subparsers: Any) -> None:
 
     p_status = subparsers.add_parser(
         "status",
-        help="live health of a cell: ALB targets, ECS tasks, CloudWatch alarms",
+        help="live health of a cell (the release gate): ALB targets, ECS tasks and rollout, alarms, canary",
         description="Check, in the cell's region: target groups tagged with the cell (healthy vs registered "
-        "targets), ECS services tagged with the cell (running vs desired tasks), and CloudWatch alarms in "
-        "ALARM named <cell>-... or tagged with the cell.",
+        "targets), ECS services tagged with the cell (running vs desired tasks; the deployment finished: "
+        "rollout COMPLETED, no circuit-breaker rollback), with --expect-task-definition that the API runs the "
+        "task definition the stack deployed, the cell's Synthetics canary (<cell>-health: last run PASSED "
+        "within 15 minutes), and CloudWatch alarms in ALARM named <cell>-... or tagged with the cell.",
         epilog=STATUS_EXITS,
     )
     p_status.add_argument("stack", metavar="STACK", help="cell stack: the X of a Pulumi.X.yaml")
     p_status.add_argument(
         "--json", metavar="PATH", help="also write the checks as JSON to PATH (- for stdout only)"
     )
+    _expect_option(p_status)
     _common(p_status)
+    _register_bake(subparsers)
 
     descriptions = {
         "drain": (
@@ -165,6 +174,31 @@ def _edge_options(p: argparse.ArgumentParser) -> None:
         help=f"Cloudflare edge: API token with Workers KV edit (default: ${CLOUDFLARE_TOKEN_ENV}; prefer "
         "the variable, a flag shows in shell history and ps)",
     )
+
+
+def _expect_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--expect-task-definition",
+        metavar="ARN",
+        default="",
+        help="the task definition the stack deployed (`pulumi stack output apiTaskDefinitionArn`): the API "
+        "service must run exactly this revision",
+    )
+
+
+def _register_bake(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "bake",
+        help="poll the release gate (cells status) every minute for the bake time",
+        description="Read the same checks as `status` now and every --interval seconds until --minutes have "
+        "passed, and stop at the first unhealthy reading (a deployment's bake).",
+        epilog=BAKE_EXITS,
+    )
+    p.add_argument("stack", metavar="STACK", help="cell stack: the X of a Pulumi.X.yaml")
+    p.add_argument("--minutes", type=float, required=True, help="bake time in minutes")
+    p.add_argument("--interval", type=float, default=60.0, help="seconds between readings (default 60)")
+    _expect_option(p)
+    _common(p)
 
 
 def _register_reconcile(subparsers: Any) -> None:
@@ -265,7 +299,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     settings = _cell_stack(args)
     aws = Aws.connect(args.profile)
     try:
-        health = status.run(aws, settings.cell.name, settings.cell.region)
+        health = status.run(aws, settings.cell.name, settings.cell.region, args.expect_task_definition)
     except AwsError as exc:
         return _failed(args, exc)
     if args.json != "-":
@@ -275,6 +309,39 @@ def cmd_status(args: argparse.Namespace) -> int:
         if args.json != "-":
             print(f"wrote {args.json}")
     return EXIT_OK if health.healthy else EXIT_FAILED
+
+
+def cmd_bake(args: argparse.Namespace) -> int:
+    settings = _cell_stack(args)
+    if args.minutes < 0 or args.interval <= 0:
+        raise ConfigError(
+            f"--minutes {args.minutes:g} --interval {args.interval:g}: the bake time must be 0 or more minutes "
+            "and the interval more than 0 seconds"
+        )
+    aws = Aws.connect(args.profile)
+    cell = settings.cell
+
+    def report(n: int, elapsed: float, health: status.CellHealth) -> None:
+        verdict = "healthy" if health.healthy else "UNHEALTHY"
+        print(f"bake {cell.name}: reading {n} at {elapsed / 60:.1f} min: {verdict}", flush=True)
+
+    try:
+        result = status.bake(
+            lambda: status.run(aws, cell.name, cell.region, args.expect_task_definition),
+            args.minutes,
+            args.interval,
+            sleep=getattr(args, "sleep", None) or time.sleep,
+            clock=getattr(args, "clock", None) or time.monotonic,
+            report=report,
+        )
+    except AwsError as exc:
+        return _failed(args, exc)
+    if not result.passed:
+        print(status.render(result.last))
+        print(f"bake {cell.name}: FAILED at reading {result.readings} ({result.elapsed / 60:.1f} min)")
+        return EXIT_FAILED
+    print(f"bake {cell.name}: {result.readings} healthy readings over {args.minutes:g} min")
+    return EXIT_OK
 
 
 def _edges(args: argparse.Namespace, fleet: Fleet, aws: Aws) -> EdgeFactory:
@@ -397,6 +464,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "audit": cmd_audit,
     "status": cmd_status,
+    "bake": cmd_bake,
     **{command: _directory_command(command) for command in TARGETS},
     "reconcile": cmd_reconcile,
 }
