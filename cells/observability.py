@@ -23,6 +23,11 @@ def canary_name(cell: str) -> str:
     return f"{base[:keep]}-{digest}{CANARY_SUFFIX}"
 
 
+# The cell's alarms (`<cell>-<suffix>`): what `cells status`, the gate and the fleet dashboard read.
+ALARM_SUFFIXES = ("api-5xx", "unhealthy-targets", "api-cpu", "api-p99-latency", "canary")
+P99_LATENCY_SECONDS = 1.5  # the API's p99 target response time above which a cell is slow
+
+
 def alarm_topic_name(cell: str) -> str:
     return f"{cell}-alarms"
 
