@@ -133,7 +133,10 @@ def _mask(value: Any) -> Any:
 def _asset(value: Any) -> dict[str, Any]:
     """An asset or archive as plain data: its kind and, for an AssetArchive, its member names."""
     assets = getattr(value, "assets", None)
-    return {"asset": type(value).__name__, **({"members": sorted(assets)} if isinstance(assets, dict) else {})}
+    return {
+        "asset": type(value).__name__,
+        **({"members": sorted(assets)} if isinstance(assets, dict) else {}),
+    }
 
 
 def _unwrap(value: Any) -> Any:
