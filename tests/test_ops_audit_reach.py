@@ -43,7 +43,10 @@ def test_an_untagged_bucket_named_for_the_cell_in_another_region_is_found(
     assert run([*AUDIT, "--skip-gcp", "--json", str(report)], fleet_copy) == 1
     arn = f"arn:aws:s3:::myark-{CELL}-exports"
     assert findings_of(report) == {("outside-zone", arn, "us-east-1"), ("untagged", arn, "us-east-1")}
-    assert "1 untagged but named for it" in capsys.readouterr().out
+    assert (
+        "named for it (2 S3 buckets, 0 DynamoDB tables, 0 backup plans; 1 untagged)"
+        in capsys.readouterr().out
+    )
 
 
 def test_backup_plans_and_vaults_are_searched_in_every_region(
@@ -148,9 +151,14 @@ def test_copies_that_leave_the_zone_are_findings(
 def test_an_account_without_the_cell_exits_3(fleet_copy: Path, account: None, capsys) -> None:
     bucket("us-east-1-documents", "us-east-1", tags=[{"Key": "myark:cell", "Value": "us-east-1"}])
     assert run([*AUDIT, "--skip-gcp"], fleet_copy) == 3
+    out = capsys.readouterr().out
+    assert f"Nothing of cell {CELL} found in this account" in out
+    assert "Clean" not in out and "this is not a clean audit" in out
+    assert (
+        run([*AUDIT, "--skip-gcp", "--json", "-"], fleet_copy) == 3
+    )  # JSON on stdout, the message on stderr
     captured = capsys.readouterr()
-    assert f"Nothing of cell {CELL} found in this account" in captured.err
-    assert "Clean" not in captured.out and "this is not a clean audit" in captured.out
+    assert json.loads(captured.out) == [] and f"Nothing of cell {CELL} found" in captured.err
 
 
 def test_an_unwritable_json_file_keeps_the_findings_exit_code(

@@ -343,9 +343,9 @@ def render(result: AuditResult) -> str:
     lines = [
         f"Residency audit of cell {inv.cell} ({_zone_text(inv.zone)})",
         f"Scanned {_count(len(inv.regions), 'region')}: {_count(len(inv.arns) + len(inv.buckets), 'resource')} "
-        f"tagged {TAG_CELL}={inv.cell} ({_count(len(inv.buckets), 'S3 bucket')}, "
+        f"of the cell, tagged {TAG_CELL}={inv.cell} or named for it ({_count(len(inv.buckets), 'S3 bucket')}, "
         f"{_count(len(inv.tables), 'DynamoDB table')}, {_count(len(inv.backup_plans), 'backup plan')}"
-        f"; {len(inv.untagged)} untagged but named for it).",
+        f"; {len(inv.untagged)} untagged).",
     ]
     if inv.gcp_project and not inv.gcp_problem:
         lines.append(

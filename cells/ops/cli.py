@@ -281,7 +281,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     if args.json != "-":
         print(audit.render(result))
-    if result.inventory.empty:
+    if result.inventory.empty and args.json == "-":  # otherwise the report above says it
         print(f"{args.command}: {audit.nothing_found(result.inventory)}", file=sys.stderr)
     code = EXIT_NOTHING_FOUND if result.inventory.empty else EXIT_OK if result.clean else EXIT_FAILED
     if args.json:
