@@ -417,6 +417,8 @@ def _directory_command(command: str) -> Callable[[argparse.Namespace], int]:
             print(f"  {change.line()}")
         for other, change in outcome.repaired:
             print(f"  repaired drift of {other}: {change.line()}")
+        for problem in outcome.unchecked:
+            print(f"note: could not check the edge of {problem}", file=sys.stderr)
         if any(c.changed for c in outcome.changes):
             provider = fleet.global_stack.config.edge.provider
             print("\n".join(notes(provider, target, cell, settings.config.domain)))

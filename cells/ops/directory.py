@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from cells.config import ConfigError, StackSettings
 from cells.fleet import Fleet
@@ -166,7 +167,7 @@ class CellDirectory:
             )
         return cls(aws, region, arns[0].rsplit("/", 1)[-1])
 
-    def _key(self, pk: str) -> dict[str, object]:
+    def _key(self, pk: str) -> dict[str, Any]:
         return {"TableName": self.table, "Key": {"pk": {"S": pk}}}
 
     def snapshot(self, zone: str, cells: Sequence[str]) -> Snapshot:
@@ -309,6 +310,7 @@ class Outcome:
     directory: Change
     edge: Change
     repaired: tuple[tuple[str, Change], ...] = ()
+    unchecked: tuple[str, ...] = ()  # other cells whose edge could not be checked, and why
 
     @property
     def changes(self) -> list[Change]:
@@ -365,12 +367,16 @@ def change_status(
             f"{dir_change.line()}, but the edge was not updated: {exc} Re-run the command to finish "
             f"(or `cells reconcile {cell}`): it changes only what is not yet in place."
         ) from None
-    repaired = tuple(
-        (other, change)
-        for other, change in reconcile_edges(directory, [c for c in all_cells(fleet) if c != cell], edge_of)
-        if change.changed
-    )
-    return Outcome(dir_change, edge, repaired)
+    # Repair what earlier commands left behind, best effort: another cell's broken edge (a stack not
+    # deployed yet, a check deleted) is reported, never a reason to fail this cell's command.
+    repaired: list[tuple[str, Change]] = []
+    unchecked: list[str] = []
+    for other in (c for c in all_cells(fleet) if c != cell):
+        try:
+            repaired += [(o, ch) for o, ch in reconcile_edges(directory, [other], edge_of) if ch.changed]
+        except (AwsError, EdgeError) as exc:
+            unchecked.append(f"{other}: {exc}")
+    return Outcome(dir_change, edge, tuple(repaired), tuple(unchecked))
 
 
 def all_cells(fleet: Fleet) -> list[str]:
