@@ -23,7 +23,16 @@ def parser() -> argparse.ArgumentParser:
 
 @pytest.mark.parametrize(
     "command",
-    [["audit"], ["audit", "residency"], ["status"], ["drain"], ["activate"], ["down"]],
+    [
+        ["audit"],
+        ["audit", "residency"],
+        ["status"],
+        ["bake"],
+        ["drain"],
+        ["activate"],
+        ["down"],
+        ["reconcile"],
+    ],
     ids=" ".join,
 )
 def test_every_help_explains_its_exit_codes(command: list[str], capsys) -> None:

@@ -59,8 +59,8 @@ BAKE_EXITS = (
     "stops there) or an AWS error; 2 bad input (unknown stack, not a cell stack, a negative time)."
 )
 RECONCILE_EXITS = (
-    "Exit codes: 0 the edge agrees with the directory (already, or repaired now); 1 an AWS or Cloudflare "
-    "error, or a zone without an active cell; 2 bad input (unknown cell or zone, missing Cloudflare settings)."
+    "Exit codes: 0 in sync (already, or repaired now); 1 an AWS or Cloudflare error, or a zone without an "
+    "active cell; 2 bad input (unknown cell or zone, missing Cloudflare settings)."
 )
 
 
