@@ -118,6 +118,7 @@ class Plan:
 
 
 def _mask(value: Any) -> Any:
+    import pulumi
     from pulumi.runtime import rpc
 
     if rpc.is_rpc_secret(value):
@@ -126,7 +127,18 @@ def _mask(value: Any) -> Any:
         return {k: _mask(v) for k, v in value.items() if not k.startswith("__")}
     if isinstance(value, list):
         return [_mask(v) for v in value]
+    if isinstance(value, pulumi.Asset | pulumi.Archive):  # e.g. code uploaded as an AssetArchive
+        return _asset(value)
     return value
+
+
+def _asset(value: Any) -> dict[str, Any]:
+    """An asset or archive as plain data: its kind and, for an AssetArchive, its member names."""
+    assets = getattr(value, "assets", None)
+    return {
+        "asset": type(value).__name__,
+        **({"members": sorted(assets)} if isinstance(assets, dict) else {}),
+    }
 
 
 def _unwrap(value: Any) -> Any:

@@ -1071,6 +1071,28 @@ S3_REPLICATION_IN_ZONE = _stack_policy(
     check_s3_replication_in_zone,
 )
 
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
+
+
+def check_alarm_actions(args: Any) -> Iterator[str]:
+    """An alarm that notifies nobody is a dashboard colour: every alarm must act when it fires."""
+    if args.resource_type not in (METRIC_ALARM, COMPOSITE_ALARM):
+        return
+    if args.props.get("actionsEnabled") is False:
+        yield "the alarm has actionsEnabled=false."
+    elif not _items(args.props.get("alarmActions")):
+        yield "the alarm has no alarmActions: it notifies nobody when it fires."
+
+
+ALARM_ACTIONS = _resource_policy(
+    "alarm-actions",
+    "Every CloudWatch alarm notifies someone when it fires (alarm actions set and enabled).",
+    MANDATORY,
+    "set alarm_actions (and ok_actions) to the cell's alarm topic (components.alarms.CellAlarms.topic).",
+    check_alarm_actions,
+)
+
 ALL_POLICIES: list[Policy] = [
     RESIDENCY,
     NO_CROSS_ZONE_COPIES,
@@ -1097,6 +1119,8 @@ ALL_POLICIES: list[Policy] = [
     CLOUD_DELETION_PROTECTION,
     KMS_DELETION_WINDOW,
 ]
+
+ALL_POLICIES.append(ALARM_ACTIONS)  # cells you can watch
 POLICIES_BY_NAME = {p.name: p for p in ALL_POLICIES}
 
 

@@ -199,11 +199,29 @@ def build_global_stack(settings: StackSettings, fleet: Fleet) -> None:
         auth.cloudfront_distribution,
         CLOUDFRONT_ZONE_ID,
     )
+    fleet_dashboard = _fleet_dashboard(fleet, account_id, opts)
     outputs = {
         **plane.outputs,
         **edge.outputs,
+        "fleetDashboard": fleet_dashboard.dashboard_name,
         "domain": config.domain,
         "cells": sorted(s.cell.name for s in fleet.cells),
     }
     for key, value in outputs.items():
         pulumi.export(key, value)
+
+
+def _fleet_dashboard(
+    fleet: Fleet, account_id: pulumi.Output[str], opts: pulumi.ResourceOptions
+) -> aws.cloudwatch.Dashboard:
+    """The fleet dashboard in the global region: one row per cell (its alarms and its health canary)."""
+    from cells.observability import FLEET_DASHBOARD_NAME
+    from components.alarms import fleet_dashboard_body
+
+    cells = sorted((s.cell.name, s.cell.region) for s in fleet.cells)
+    return aws.cloudwatch.Dashboard(
+        "myark-fleet-dashboard",
+        dashboard_name=FLEET_DASHBOARD_NAME,
+        dashboard_body=account_id.apply(lambda account: fleet_dashboard_body(cells, account)),
+        opts=opts,
+    )

@@ -22,8 +22,10 @@ from cells.naming import (
     shard_map_parameter,
     target_group_name,
 )
+from cells.observability import canary_name, cell_dashboard_name
 from components.alarms import CellAlarms, CellAlarmsArgs
 from components.api import ApiService, ApiServiceArgs
+from components.canary import HealthCanary, HealthCanaryArgs
 from components.data_stores import DataStores, DataStoresArgs
 from components.federation import Federation, FederationArgs
 from components.frontend import Frontend, FrontendArgs
@@ -185,7 +187,7 @@ class Cell(pulumi.ComponentResource):
             "shard-map-read", [statement("Allow", ["ssm:GetParameter"], self.shard_map.arn)]
         )
         self.key.grant(self.api, "shard-map-key", DECRYPT, via=["ssm"])
-        CellAlarms(
+        alarms = CellAlarms(
             name,
             CellAlarmsArgs(
                 cell=name,
@@ -193,6 +195,21 @@ class Cell(pulumi.ComponentResource):
                 target_group_arn_suffix=self.load_balancer.target_group.arn_suffix,
                 cluster_name=self.api.cluster.name,
                 service_name=self.api.service.name,
+                region=spec.region,
+                kms_key_arn=self.key.arn,
+            ),
+            opts=child,
+        )
+        self.alarms = alarms
+        HealthCanary(
+            name,
+            HealthCanaryArgs(
+                cell=name,
+                region=spec.region,
+                health_url=f"https://{cell_api_host(name, args.domain)}{spec.api.health_check_path}",
+                kms_key_arn=self.key.arn,
+                account_id=args.account_id,
+                access_log_bucket=log_bucket,
             ),
             opts=child,
         )
@@ -228,6 +245,12 @@ class Cell(pulumi.ComponentResource):
             "apiTaskRoleArn": self.api.task_role.arn,
             "ecsCluster": self.api.cluster.name,
             "ecsService": self.api.service.name,
+            # The release gate: `cells status --expect-task-definition` and the rollback's last good image.
+            "apiTaskDefinitionArn": self.api.task_definition.arn,
+            "apiImage": spec.api.image,
+            "alarmTopicArn": alarms.topic.arn,
+            "healthCanary": canary_name(name),
+            "dashboard": cell_dashboard_name(name),
             "shardMap": spec.shards.to_public_dict(),
             "shardMapParameter": self.shard_map.name,
             "firestoreDatabases": sorted(self.data.databases),

@@ -68,6 +68,15 @@ class CellKey(pulumi.ComponentResource):
                     }
                 },
             ),
+            # CloudWatch alarms publish to the cell's encrypted SNS topic only with this grant.
+            statement(
+                "Allow",
+                ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "*",
+                Sid="CloudWatchAlarmsToTheCellTopic",
+                Principal={"Service": "cloudwatch.amazonaws.com"},
+                Condition={"StringEquals": {"aws:SourceAccount": account}},
+            ),
         )
         self.key = aws.kms.Key(
             f"{name}-key",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import moto  # noqa: F401  # registers moto's botocore handler before SESSION below copies the handlers
 import pytest
 
 from cells.config import ConfigError

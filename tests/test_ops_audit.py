@@ -130,7 +130,10 @@ def compliant_cell() -> dict[str, str]:
 def test_a_compliant_cell_is_clean(fleet_copy: Path, account: None, tmp_path: Path, capsys) -> None:
     made = compliant_cell()
     report = tmp_path / "audit.json"
-    assert run(["audit", "residency", CELL, "--regions", SCAN, "--json", str(report)], fleet_copy) == 0
+    assert (
+        run(["audit", "residency", CELL, "--skip-gcp", "--regions", SCAN, "--json", str(report)], fleet_copy)
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Clean: no findings." in out
     assert f"Exempt: {made['cert']} (CloudFront certificate" in out
@@ -152,7 +155,10 @@ def test_every_leak_and_weak_setting_is_a_finding(
     plan = backup_plan(CELL, copy_to="us-east-1")
 
     report = tmp_path / "audit.json"
-    assert run(["audit", "residency", CELL, "--regions", SCAN, "--json", str(report)], fleet_copy) == 1
+    assert (
+        run(["audit", "residency", CELL, "--skip-gcp", "--regions", SCAN, "--json", str(report)], fleet_copy)
+        == 1
+    )
 
     s3 = "arn:aws:s3:::"
     expected = {
@@ -181,7 +187,7 @@ def test_every_leak_and_weak_setting_is_a_finding(
 
 def test_json_to_stdout_prints_only_json(fleet_copy: Path, account: None, capsys) -> None:
     bucket(f"{CELL}-stray", "us-east-1")
-    assert run(["audit", "residency", CELL, "--regions", SCAN, "--json", "-"], fleet_copy) == 1
+    assert run(["audit", "residency", CELL, "--skip-gcp", "--regions", SCAN, "--json", "-"], fleet_copy) == 1
     findings = json.loads(capsys.readouterr().out)
     assert [f["kind"] for f in findings] == ["outside-zone"]
 
@@ -223,7 +229,7 @@ def test_without_describe_regions_the_known_regions_are_scanned(
 ) -> None:
     fail_on(monkeypatch, "DescribeRegions", denied("DescribeRegions"))
     bucket(f"{CELL}-documents", CELL)
-    assert run(["audit", "residency", CELL], fleet_copy) == 0
+    assert run(["audit", "residency", CELL, "--skip-gcp"], fleet_copy) == 0
     captured = capsys.readouterr()
     assert f"Scanned {len(REGIONS)} regions" in captured.out
     assert (
@@ -336,7 +342,7 @@ def test_aws_errors_become_one_clear_message(
 ) -> None:
     bucket(f"{CELL}-documents", CELL)
     fail_on(monkeypatch, operation, error)
-    assert run(["audit", "residency", CELL, "--regions", CELL], fleet_copy) == 1
+    assert run(["audit", "residency", CELL, "--skip-gcp", "--regions", CELL], fleet_copy) == 1
     captured = capsys.readouterr()
     assert expected in captured.err and "Traceback" not in captured.err
     assert captured.err.count("\n") == 1 and captured.out == ""

@@ -23,7 +23,16 @@ def parser() -> argparse.ArgumentParser:
 
 @pytest.mark.parametrize(
     "command",
-    [["audit"], ["audit", "residency"], ["status"], ["drain"], ["activate"], ["down"]],
+    [
+        ["audit"],
+        ["audit", "residency"],
+        ["status"],
+        ["bake"],
+        ["drain"],
+        ["activate"],
+        ["down"],
+        ["reconcile"],
+    ],
     ids=" ".join,
 )
 def test_every_help_explains_its_exit_codes(command: list[str], capsys) -> None:
@@ -35,7 +44,7 @@ def test_every_help_explains_its_exit_codes(command: list[str], capsys) -> None:
 
 
 def test_every_command_has_a_handler() -> None:
-    assert set(HANDLERS) == {"audit", "status", "drain", "activate", "down"}
+    assert set(HANDLERS) == {"audit", "status", "bake", "drain", "activate", "down", "reconcile"}
     args = parser().parse_args(["drain", "eu-central-1", "--force", "--profile", "ops"])
     assert (args.command, args.cell, args.force, args.profile) == ("drain", "eu-central-1", True, "ops")
     args = parser().parse_args(["audit", "residency", "eu-central-1", "--json", "out.json"])

@@ -161,6 +161,14 @@ def item(cell: str) -> dict[str, str] | None:
     return {k: v["S"] for k, v in got["Item"].items()} if "Item" in got else None
 
 
+def zone_item(zone: str = "eu") -> dict | None:
+    return (
+        client("dynamodb", region_name=GLOBAL_REGION)
+        .get_item(TableName=TABLE, Key={"pk": {"S": f"zone#{zone}"}})
+        .get("Item")
+    )
+
+
 def status_of(cell: str) -> str | None:
     return (item(cell) or {}).get("status")
 
@@ -334,17 +342,83 @@ def test_unknown_cell_is_bad_input(route53_fleet: Path, capsys) -> None:
     assert "unknown cell 'mars-1'; cells of the fleet:" in capsys.readouterr().err
 
 
-def test_a_concurrent_change_is_caught_by_the_conditional_write(
+def test_a_stale_read_is_cancelled_by_the_transaction_and_retried_on_fresh_data(
     route53_fleet: Path, monkeypatch, capsys
 ) -> None:
     from cells.ops import directory
 
-    put_status(SPARE, "down")  # someone else took it down; we read a stale "no item"
-    monkeypatch.setattr(directory.CellDirectory, "statuses", lambda self, cells: dict.fromkeys(cells))
+    put_status(SPARE, "down")  # someone else took it down after our read: our first snapshot is stale
+    real = directory.CellDirectory.snapshot
+    calls: list[int] = []
+
+    def stale_once(self, zone, cells):
+        calls.append(1)
+        return directory.Snapshot(0, dict.fromkeys(cells)) if len(calls) == 1 else real(self, zone, cells)
+
+    monkeypatch.setattr(directory.CellDirectory, "snapshot", stale_once)
+    assert run(["drain", SPARE], route53_fleet) == 0
+    assert len(calls) == 2  # the transaction refused the stale write; the retry read "down"
+    assert "down -> draining" in capsys.readouterr().out
+    assert status_of(SPARE) == "draining" and (item(SPARE) or {})["previousStatus"] == "down"
+
+
+def test_a_zone_that_keeps_changing_gives_up_without_writing(
+    route53_fleet: Path, monkeypatch, capsys
+) -> None:
+    from cells.ops import directory
+
+    put_status(SPARE, "down")
+    monkeypatch.setattr(
+        directory.CellDirectory,
+        "snapshot",
+        lambda self, zone, cells: directory.Snapshot(0, dict.fromkeys(cells)),
+    )
+    monkeypatch.setattr(directory, "_backoff", lambda attempt: None)
     assert run(["drain", SPARE], route53_fleet) == 1
     err = capsys.readouterr().err
-    assert f"cell#{SPARE} changed while this command ran" in err
-    assert status_of(SPARE) == "down" and not inverted(SPARE)
+    assert f"zone eu kept changing under this command ({directory.ATTEMPTS} attempts" in err
+    assert status_of(SPARE) == "down" and not inverted(SPARE) and zone_item() is None
+
+
+def test_every_change_bumps_the_zone_version_in_the_same_transaction(route53_fleet: Path) -> None:
+    assert run(["drain", SPARE], route53_fleet) == 0
+    assert run(["activate", SPARE], route53_fleet) == 0
+    assert run(["activate", SPARE], route53_fleet) == 0  # unchanged: no write, no bump
+    zone = zone_item() or {}
+    assert zone["version"] == {"N": "2"} and zone["lastChange"] == {"S": f"activate {SPARE}"}
+
+
+def test_a_crash_between_directory_and_edge_is_repaired_by_the_next_command_on_any_cell(
+    route53_fleet: Path, capsys
+) -> None:
+    put_status(SPARE, "down")  # as a drain that died after its transaction would leave it
+    assert not inverted(SPARE)
+    assert run(["activate", "eu-central-1"], route53_fleet) == 0  # another cell's command
+    assert "repaired drift of eu-spare: edge (Route53 health check" in capsys.readouterr().out
+    assert inverted(SPARE)
+
+
+def test_reconcile_reports_and_repairs_drift(route53_fleet: Path, capsys) -> None:
+    put_status(SPARE, "draining")
+    assert run(["reconcile", "--zone", "eu"], route53_fleet) == 0
+    out = capsys.readouterr().out
+    assert f"{SPARE}: directory draining; edge (Route53 health check" in out and "(REPAIRED drift)" in out
+    assert "eu-central-1: directory active (no item);" in out and "1 drifted" in out
+    assert inverted(SPARE)
+    assert run(["reconcile", SPARE], route53_fleet) == 0
+    assert "(in sync)" in capsys.readouterr().out
+
+
+def test_reconcile_flags_a_zone_without_an_active_cell(route53_fleet: Path, capsys) -> None:
+    for cell in ["eu-central-1", *zone_cells_except(route53_fleet, "eu-central-1")]:
+        put_status(cell, "down")
+    assert run(["reconcile", "--zone", "eu"], route53_fleet) == 1
+    assert "zone eu has no active cell" in capsys.readouterr().err
+
+
+def test_reconcile_of_an_unknown_zone_is_bad_input(route53_fleet: Path, capsys) -> None:
+    assert run(["reconcile", "--zone", "mars"], route53_fleet) == 2
+    assert "--zone mars: no cell of the fleet is in that zone; zones with cells:" in capsys.readouterr().err
 
 
 def test_no_directory_table_is_reported(route53_fleet: Path, capsys) -> None:
@@ -377,16 +451,20 @@ def client_error(code: str, operation: str) -> ClientError:
     ("operation", "error", "expected"),
     [
         (
-            "UpdateItem",
-            client_error("AccessDeniedException", "UpdateItem"),
-            "dynamodb:UpdateItem in us-east-1 was denied (AccessDeniedException",
+            "TransactWriteItems",
+            client_error("AccessDeniedException", "TransactWriteItems"),
+            "dynamodb:TransactWriteItems in us-east-1 was denied (AccessDeniedException",
         ),
         (
             "GetResources",
             client_error("ThrottlingException", "GetResources"),
             "resourcegroupstaggingapi:GetResources in us-east-1 was throttled",
         ),
-        ("GetItem", NoCredentialsError(), "dynamodb:GetItem in us-east-1: no usable AWS credentials"),
+        (
+            "TransactGetItems",
+            NoCredentialsError(),
+            "dynamodb:TransactGetItems in us-east-1: no usable AWS credentials",
+        ),
         (
             "UpdateHealthCheck",
             client_error("AccessDenied", "UpdateHealthCheck"),
@@ -424,3 +502,14 @@ def test_an_allowed_change_never_empties_a_zone_that_had_an_active_cell(statuses
     after = {**statuses, cell: target}
     moved = effective(statuses[cell]) != target
     assert not moved or not before_active or any(effective(s) == "active" for s in after.values())
+
+
+def test_another_cells_broken_edge_does_not_fail_this_cells_command(route53_fleet: Path, capsys) -> None:
+    r53 = client("route53", region_name=GLOBAL_REGION)
+    for hc in r53.list_health_checks()["HealthChecks"]:
+        if hc["CallerReference"] == "us-east-1":  # the us cell's stack is not deployed yet
+            r53.delete_health_check(HealthCheckId=hc["Id"])
+    assert run(["drain", SPARE], route53_fleet) == 0
+    captured = capsys.readouterr()
+    assert inverted(SPARE) and status_of(SPARE) == "draining"
+    assert "note: could not check the edge of us-east-1: Route53: expected one health check" in captured.err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,41 @@ from botocore.exceptions import ClientError, NoCredentialsError
 from moto import mock_aws
 from ops_support import client, fake_credentials, run
 
+from cells.observability import canary_name
 from cells.ops import status
 
 CELL = "eu-central-1"  # the project's eu cell: stack, cell name and region
 TAGS = [{"Key": "myark:cell", "Value": CELL}, {"Key": "myark:residency", "Value": "eu"}]
+
+
+# What moto cannot emulate is answered at the boto3 response level, in the APIs' shapes:
+# - canary runs (moto keeps canaries but never runs them): DescribeCanariesLastRun from CANARY_RUNS;
+# - ECS rollouts (moto fixes a deployment's rolloutState when the service is created and never moves
+#   it): a service whose tasks all run has its deployment COMPLETED, as ECS reports it; ROLLOUTS replaces a
+#   service's deployments to show a circuit-breaker rollback or a rollout in progress.
+CANARY_RUNS: dict[str, dict[str, Any]] = {}
+ROLLOUTS: dict[str, list[dict[str, Any]]] = {}
+
+
+def answer_canary_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = botocore.client.BaseClient._make_api_call
+
+    def fake(self, operation_name: str, params: dict[str, Any]):
+        if operation_name == "DescribeCanariesLastRun":
+            runs = [{"CanaryName": n, "LastRun": CANARY_RUNS[n]} for n in params["Names"] if n in CANARY_RUNS]
+            return {"CanariesLastRun": runs}
+        response = real(self, operation_name, params)
+        if operation_name == "DescribeServices":
+            for svc in response.get("services", []):
+                for d in svc.get("deployments", []):
+                    if svc["runningCount"] >= svc["desiredCount"] > 0:
+                        d["rolloutState"] = "COMPLETED"
+                        d["rolloutStateReason"] = f"ECS deployment {d['id']} completed."
+                if svc["serviceName"] in ROLLOUTS:
+                    svc["deployments"] = ROLLOUTS[svc["serviceName"]]
+        return response
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", fake)
 
 
 @pytest.fixture
@@ -26,8 +58,33 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv(
         "MOTO_EC2_LOAD_DEFAULT_AMIS", "false"
     )  # the VPC needs no AMIs; loading them costs seconds
+    CANARY_RUNS.clear()
+    ROLLOUTS.clear()
+    answer_canary_runs(monkeypatch)
     with mock_aws():
         yield
+
+
+def canary(cell: str = CELL, *, state: str = "PASSED", minutes_ago: float = 2, reason: str = "") -> str:
+    """The cell's Synthetics canary (moto) and its last run (answered above)."""
+    name = canary_name(cell)
+    syn = client("synthetics", region_name=CELL)
+    if not syn.describe_canaries(Names=[name])["Canaries"]:
+        syn.create_canary(
+            Name=name,
+            Code={"Handler": "index.handler", "S3Bucket": f"{cell}-canary", "S3Key": "health.zip"},
+            ArtifactS3Location=f"s3://{cell}-canary/runs",
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/canary",
+            Schedule={"Expression": "rate(5 minutes)"},
+            RuntimeVersion="syn-nodejs-puppeteer-9.1",
+        )
+    done = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    CANARY_RUNS[name] = {
+        "Name": "run",
+        "Status": {"State": state, "StateReason": reason},
+        "Timeline": {"Started": done - timedelta(seconds=20), "Completed": done},
+    }
+    return name
 
 
 def target_group(name: str, targets: int, tags: list[dict[str, str]] = TAGS) -> str:
@@ -84,6 +141,7 @@ def serving_cell() -> None:
     target_group(f"{CELL}-api", targets=2)
     service("api", desired=2, running=True)
     alarm(f"{CELL}-api-5xx", firing=False)
+    canary()
     # Another cell's troubles are not ours.
     target_group("us-east-1-api", targets=0, tags=[{"Key": "myark:cell", "Value": "us-east-1"}])
     alarm("us-east-1-api-5xx", firing=True)
@@ -101,6 +159,8 @@ def test_a_serving_cell_is_healthy(fleet_copy: Path, account: None, tmp_path: Pa
     assert {(c["kind"], c["name"], c["ok"]) for c in data["checks"]} == {
         ("target-group", f"{CELL}-api", True),
         ("ecs-service", f"{CELL}/api", True),
+        ("deployment", f"{CELL}/api", True),
+        ("canary", canary_name(CELL), True),
     }
 
 
@@ -118,6 +178,7 @@ def test_missing_tasks_empty_target_groups_and_firing_alarms_make_a_cell_unhealt
     assert set(failing) == {
         ("target-group", f"{CELL}-admin"),
         ("ecs-service", f"{CELL}/worker"),
+        ("deployment", f"{CELL}/worker"),
         ("alarm", f"{CELL}-api-latency"),
         ("alarm", "queue-depth"),
     }
@@ -191,3 +252,137 @@ def test_aws_errors_become_one_clear_message(
     captured = capsys.readouterr()
     assert expected in captured.err and "Traceback" not in captured.err
     assert captured.err.count("\n") == 1 and captured.out == ""
+
+
+# ---- the release gate: rollout, release, canary --------------------------------------------------
+
+TASK_DEF = f"arn:aws:ecs:{CELL}:123456789012:task-definition/api:"
+
+
+def deployment(revision: int, state: str, reason: str, status_: str = "PRIMARY") -> dict[str, Any]:
+    return {
+        "id": f"ecs-svc/{revision}",
+        "status": status_,
+        "taskDefinition": f"{TASK_DEF}{revision}",
+        "desiredCount": 2,
+        "runningCount": 2,
+        "rolloutState": state,
+        "rolloutStateReason": reason,
+    }
+
+
+def test_a_circuit_breaker_rollback_fails_the_gate_though_every_task_runs(
+    fleet_copy: Path, account: None, capsys
+) -> None:
+    serving_cell()
+    ROLLOUTS["api"] = [
+        deployment(1, "COMPLETED", "ECS deployment circuit breaker: rolling back to deployment ecs-svc/1."),
+    ]
+    assert run(["status", CELL, "--json", "-"], fleet_copy) == 1
+    data = json.loads(capsys.readouterr().out)
+    failing = {(c["kind"], c["name"]): c["detail"] for c in data["checks"] if not c["ok"]}
+    assert set(failing) == {("deployment", f"{CELL}/api")}
+    assert failing[("deployment", f"{CELL}/api")].startswith("rolled back by the circuit breaker")
+
+
+def test_a_rollout_still_in_progress_fails_the_gate(fleet_copy: Path, account: None, capsys) -> None:
+    serving_cell()
+    ROLLOUTS["api"] = [
+        deployment(2, "IN_PROGRESS", "ECS deployment ecs-svc/2 in progress."),
+        deployment(1, "COMPLETED", "", status_="ACTIVE"),
+    ]
+    assert run(["status", CELL], fleet_copy) == 1
+    assert "rollout IN_PROGRESS: ECS deployment ecs-svc/2 in progress." in capsys.readouterr().out
+
+
+def test_the_api_must_run_the_task_definition_the_stack_deployed(
+    fleet_copy: Path, account: None, capsys
+) -> None:
+    serving_cell()  # moto registered api:1 and runs it
+    assert run(["status", CELL, "--expect-task-definition", f"{TASK_DEF}1"], fleet_copy) == 0
+    assert "runs api:1 (the stack's)" in capsys.readouterr().out
+    assert run(["status", CELL, "--expect-task-definition", f"{TASK_DEF}2"], fleet_copy) == 1
+    assert "runs api:1, the stack deployed api:2: ECS rolled the release back" in capsys.readouterr().out
+    other = f"arn:aws:ecs:{CELL}:123456789012:task-definition/worker:3"
+    assert run(["status", CELL, "--expect-task-definition", other], fleet_copy) == 1
+    assert "no service runs family worker" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("state", "minutes_ago", "expected"),
+    [
+        ("FAILED", 1, "last run FAILED: Navigation timeout of 10000 ms exceeded"),
+        ("PASSED", 40, "last run passed but is stale"),
+    ],
+    ids=["failed", "stale"],
+)
+def test_the_canary_must_have_passed_recently(
+    fleet_copy: Path, account: None, capsys, state: str, minutes_ago: float, expected: str
+) -> None:
+    serving_cell()
+    canary(state=state, minutes_ago=minutes_ago, reason="Navigation timeout of 10000 ms exceeded")
+    assert run(["status", CELL], fleet_copy) == 1
+    assert expected in capsys.readouterr().out
+
+
+def test_a_cell_without_its_canary_fails_the_gate(fleet_copy: Path, account: None, capsys) -> None:
+    target_group(f"{CELL}-api", targets=2)
+    service("api", desired=2, running=True)
+    assert run(["status", CELL], fleet_copy) == 1
+    assert "no such Synthetics canary in the cell's region" in capsys.readouterr().out
+
+
+class FakeTime:
+    """A clock that moves only when the bake sleeps; `at` runs actions when a minute is reached."""
+
+    def __init__(self, at: dict[float, Any] | None = None) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+        self.at = dict(at or {})
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        for minute in sorted(self.at):
+            if self.now >= minute * 60:
+                self.at.pop(minute)()
+
+
+def test_the_bake_reads_the_gate_every_minute_for_the_whole_bake(
+    fleet_copy: Path, account: None, capsys
+) -> None:
+    serving_cell()
+    t = FakeTime()
+    assert run(["bake", CELL, "--minutes", "5"], fleet_copy, sleep=t.sleep, clock=t.clock) == 0
+    assert t.sleeps == [60.0] * 5 and t.now == 300
+    out = capsys.readouterr().out
+    assert out.count(": healthy") == 6 and f"bake {CELL}: 6 healthy readings over 5 min" in out
+
+
+def test_the_bake_fails_at_the_first_bad_reading(fleet_copy: Path, account: None, capsys) -> None:
+    serving_cell()
+
+    def roll_back() -> None:
+        ROLLOUTS["api"] = [deployment(1, "COMPLETED", "ECS deployment circuit breaker: rolling back.")]
+
+    t = FakeTime(at={3: roll_back})
+    assert run(["bake", CELL, "--minutes", "30"], fleet_copy, sleep=t.sleep, clock=t.clock) == 1
+    out = capsys.readouterr().out
+    assert t.now == 180 and len(t.sleeps) == 3  # stopped at minute 3, not at minute 30
+    assert (
+        f"bake {CELL}: FAILED at reading 4 (3.0 min)" in out and "rolled back by the circuit breaker" in out
+    )
+
+
+def test_a_negative_bake_is_bad_input(fleet_copy: Path, capsys) -> None:
+    assert run(["bake", CELL, "--minutes", "-1"], fleet_copy) == 2
+    assert "the bake time must be 0 or more minutes" in capsys.readouterr().err
+
+
+def test_canary_names_fit_synthetics_limits() -> None:
+    assert canary_name("eu-central-1") == "eu-central-1-health"
+    long = canary_name("eu-central-1-spare-two")
+    assert len(long) <= 21 and long.endswith("-health") and long != canary_name("eu-central-1-spare-one")

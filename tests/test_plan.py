@@ -91,7 +91,7 @@ def test_stateful_resources_are_protected_and_retained(plan_of, stack: str) -> N
 def test_every_bucket_is_encrypted_versioned_private_and_tls_only(plan_of, stack: str) -> None:
     plan = plan_of(stack)
     buckets = plan.of_type("aws:s3/bucket:Bucket")
-    assert len(buckets) == 3
+    assert len(buckets) == 4  # documents, logs, site, canary artifacts
     for b in buckets:
         kids = {r.type: r for r in plan.children_of(b.parent)}
         block = kids["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"].inputs
@@ -251,5 +251,11 @@ def test_cli_plan_writes_the_json_contract(tmp_path, capsys) -> None:
 def test_the_cell_alarms_are_named_for_the_health_gate(plan_of) -> None:
     alarms = plan_of("eu-central-1").of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     names = sorted(a.inputs["name"] for a in alarms)
-    assert names == ["eu-central-1-api-5xx", "eu-central-1-api-cpu", "eu-central-1-unhealthy-targets"]
+    assert names == [
+        "eu-central-1-api-5xx",
+        "eu-central-1-api-cpu",
+        "eu-central-1-api-p99-latency",
+        "eu-central-1-canary",
+        "eu-central-1-unhealthy-targets",
+    ]
     assert all(a.region == "eu-central-1" for a in alarms)

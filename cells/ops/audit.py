@@ -10,18 +10,27 @@ against the cell's residency zone (DESIGN.md section 4):
   cell can only be the frontend's CloudFront certificate: it holds no user data.
 - no S3 replication, DynamoDB replica or AWS Backup copy leaves the zone;
 - buckets are encrypted, block public access (all four flags), keep versions;
-- DynamoDB tables have point-in-time recovery and deletion protection.
+- DynamoDB tables have point-in-time recovery and deletion protection;
+- nothing named for the cell goes untagged (found by name in every region: S3, DynamoDB, ECR,
+  CloudWatch Logs, RDS instances, clusters and snapshots, EFS, AWS Backup vaults and plans);
+- no RDS read replica or automated-backup replication, EFS replication, ECR registry replication or
+  CloudWatch Logs subscription sends the cell's data outside the zone;
+- on GCP, every asset of the cell's project (Cloud Asset Inventory) lives in the zone (`gcp_assets`).
+
+An account where nothing of the cell is found is not clean: it is the wrong account, or the cell is
+not deployed there (exit 3 in the CLI).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 from cells.naming import TAG_CELL
 from cells.ops.aws import DENIED, Aws, AwsError
 from cells.ops.report import table
-from cells.regions import AWS_GLOBAL_MODULES, CLOUDFRONT_CERT_REGION, REGIONS, ZONES
+from cells.regions import AWS_GLOBAL_MODULES, CLOUDFRONT_CERT_REGION, REGIONS, ZONES, location_in_zone
 
 PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
@@ -38,6 +47,11 @@ KINDS = {
     "bucket-unversioned": "an S3 bucket's versioning is not Enabled",
     "table-pitr-off": "a DynamoDB table has point-in-time recovery off",
     "table-deletion-protection-off": "a DynamoDB table has deletion protection off",
+    "copy-outside-zone": "an RDS replica or backup replication, EFS replication, ECR replication or Logs "
+    "subscription sends the cell's data to a region outside the zone",
+    "untagged": f"a resource named for the cell has no {TAG_CELL} tag (cost, audit and the SCPs cannot see it)",
+    "gcp-outside-zone": "an asset of the cell's GCP project lives outside the zone (Cloud Asset Inventory)",
+    "gcp-unaudited": "the cell's GCP project could not be searched (no token or no access)",
 }
 
 
@@ -110,16 +124,44 @@ class BackupPlanFacts:
 
 
 @dataclass(frozen=True)
+class CopyFacts:
+    """Something that copies the cell's data elsewhere: what, from where, to which region."""
+
+    arn: str
+    region: str
+    what: str  # e.g. "RDS read replica", "ECR registry replication"
+    destination: str  # ARN or name of the copy
+    destination_region: str
+
+
+@dataclass(frozen=True)
+class GcpAsset:
+    name: str
+    asset_type: str
+    location: str
+
+
+@dataclass(frozen=True)
 class Inventory:
     """What the account holds for one cell: the facts `audit` judges."""
 
     cell: str
     zone: str
     regions: tuple[str, ...]  # regions the tagging API was asked
-    arns: tuple[str, ...]  # tagged resources other than S3 buckets
+    arns: tuple[str, ...]  # tagged resources other than S3 buckets (and untagged ones named for the cell)
     buckets: tuple[BucketFacts, ...] = ()
     tables: tuple[TableFacts, ...] = ()
     backup_plans: tuple[BackupPlanFacts, ...] = ()
+    untagged: tuple[str, ...] = ()  # ARNs named for the cell without its tag (also in arns or buckets)
+    copies: tuple[CopyFacts, ...] = ()
+    gcp_project: str = ""
+    gcp_assets: tuple[GcpAsset, ...] = ()
+    gcp_problem: str = ""  # why the GCP side could not be searched ("" when it was, or was skipped)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing of the cell in this account (and, if searched, its GCP project is empty)."""
+        return not (self.arns or self.buckets or self.gcp_assets)
 
 
 @dataclass(frozen=True)
@@ -212,6 +254,53 @@ def backup_findings(plan: BackupPlanFacts, zone: str) -> list[Finding]:
     ]
 
 
+def copy_findings(copy: CopyFacts, zone: str) -> Finding | None:
+    if copy.destination_region in ZONES[zone].aws_regions:
+        return None
+    return Finding(
+        "copy-outside-zone",
+        copy.arn,
+        copy.region,
+        f"{copy.what} to {copy.destination} in {copy.destination_region or 'an unknown region'}; "
+        f"{_zone_text(zone)}",
+    )
+
+
+def gcp_findings(inv: Inventory) -> list[Finding]:
+    if inv.gcp_problem:
+        return [
+            Finding(
+                "gcp-unaudited",
+                f"//cloudresourcemanager.googleapis.com/projects/{inv.gcp_project}",
+                "",
+                inv.gcp_problem,
+            )
+        ]
+    return [
+        Finding(
+            "gcp-outside-zone",
+            a.name,
+            a.location,
+            f"{a.asset_type} in {a.location}; zone {inv.zone} allows {', '.join(ZONES[inv.zone].gcp_locations)} "
+            "(and global resources that hold no data)",
+        )
+        for a in inv.gcp_assets
+        if not gcp_location_ok(a.location, inv.zone)
+    ]
+
+
+def gcp_location_ok(location: str, zone: str) -> bool:
+    """`global` holds no user data (IAM, networks, projects); anything else must be in the zone."""
+    return location == "global" or location_in_zone(location, zone)
+
+
+def _arn_region(arn: str, inv: Inventory) -> str:
+    for b in inv.buckets:
+        if b.arn == arn:
+            return b.region
+    return parse_arn(arn).region
+
+
 def audit(inv: Inventory) -> AuditResult:
     """Every finding about the cell's resources, in a stable order (by kind as `KINDS` lists them, then ARN)."""
     result = AuditResult(inventory=inv)
@@ -228,6 +317,17 @@ def audit(inv: Inventory) -> AuditResult:
         result.findings.extend(table_findings(t, inv.zone))
     for plan in inv.backup_plans:
         result.findings.extend(backup_findings(plan, inv.zone))
+    result.findings.extend(f for f in (copy_findings(c, inv.zone) for c in inv.copies) if f)
+    result.findings.extend(
+        Finding(
+            "untagged",
+            arn,
+            _arn_region(arn, inv),
+            f"named for {inv.cell} but not tagged {TAG_CELL}={inv.cell}",
+        )
+        for arn in inv.untagged
+    )
+    result.findings.extend(gcp_findings(inv))
     order = list(KINDS)  # residency leaks first, then hardening
     result.findings.sort(key=lambda f: (order.index(f.kind), f.arn))
     result.exemptions.sort(key=lambda e: e.arn)
@@ -243,9 +343,17 @@ def render(result: AuditResult) -> str:
     lines = [
         f"Residency audit of cell {inv.cell} ({_zone_text(inv.zone)})",
         f"Scanned {_count(len(inv.regions), 'region')}: {_count(len(inv.arns) + len(inv.buckets), 'resource')} "
-        f"tagged {TAG_CELL}={inv.cell} ({_count(len(inv.buckets), 'S3 bucket')}, "
-        f"{_count(len(inv.tables), 'DynamoDB table')}, {_count(len(inv.backup_plans), 'backup plan')}).",
+        f"of the cell, tagged {TAG_CELL}={inv.cell} or named for it ({_count(len(inv.buckets), 'S3 bucket')}, "
+        f"{_count(len(inv.tables), 'DynamoDB table')}, {_count(len(inv.backup_plans), 'backup plan')}"
+        f"; {len(inv.untagged)} untagged).",
     ]
+    if inv.gcp_project and not inv.gcp_problem:
+        lines.append(
+            f"GCP project {inv.gcp_project}: {_count(len(inv.gcp_assets), 'asset')} (Cloud Asset Inventory)."
+        )
+    if inv.empty:
+        lines.append(nothing_found(inv))
+        return "\n".join(lines)
     lines += [f"Exempt: {e.arn} ({e.reason})" for e in result.exemptions]
     if result.clean:
         lines.append("Clean: no findings.")
@@ -254,6 +362,14 @@ def render(result: AuditResult) -> str:
     lines += ["", table(("KIND", "REGION", "ARN", "DETAIL"), rows), ""]
     lines.append(f"{_count(len(result.findings), 'finding')}.")
     return "\n".join(lines)
+
+
+def nothing_found(inv: Inventory) -> str:
+    return (
+        f"Nothing of cell {inv.cell} found in this account: no resource tagged {TAG_CELL}={inv.cell} or named "
+        f"for it in {_count(len(inv.regions), 'region')}. These credentials see another account, or the cell "
+        "is not deployed; this is not a clean audit."
+    )
 
 
 def to_json(result: AuditResult) -> list[dict[str, str]]:
@@ -306,8 +422,16 @@ def _tags(tag_set: Iterable[Mapping[str, str]]) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in tag_set}
 
 
-def collect_buckets(aws: Aws, cell: str, home_region: str) -> list[BucketFacts]:
-    """S3 buckets tagged with the cell: the tagging API does not reliably report buckets by region."""
+def named_for(name: str, cell: str) -> bool:
+    """True when `name` carries the cell's name as a whole word (`myark-eu-central-1-docs`, not `eu-central-10`)."""
+    return re.search(rf"(^|[^a-z0-9]){re.escape(cell.lower())}($|[^a-z0-9])", name.lower()) is not None
+
+
+def collect_buckets(
+    aws: Aws, cell: str, home_region: str, untagged: list[str] | None = None
+) -> list[BucketFacts]:
+    """S3 buckets tagged with the cell, or named for it (listed in `untagged` when not tagged): the tagging
+    API does not reliably report buckets by region."""
     locations: dict[str, str] = {}
     for page in aws.pages("s3", home_region, "list_buckets"):
         for b in page.get("Buckets", []):
@@ -320,7 +444,10 @@ def collect_buckets(aws: Aws, cell: str, home_region: str) -> list[BucketFacts]:
     for name, region in locations.items():
         tagging = aws.call("s3", region, "get_bucket_tagging", Bucket=name, absent=("NoSuchTagSet",))
         if _tags((tagging or {}).get("TagSet", [])).get(TAG_CELL) != cell:
-            continue
+            if not named_for(name, cell):
+                continue
+            if untagged is not None:
+                untagged.append(f"arn:aws:s3:::{name}")
         facts.append(_bucket_facts(aws, name, region, locations))
     return facts
 
@@ -390,7 +517,9 @@ def collect_backup_plans(
         for page in aws.pages("backup", region, "list_backup_plans"):
             for plan in page.get("BackupPlansList", []):
                 tags = aws.call("backup", region, "list_tags", ResourceArn=plan["BackupPlanArn"])
-                if tags.get("Tags", {}).get(TAG_CELL) == cell:
+                if tags.get("Tags", {}).get(TAG_CELL) == cell or named_for(
+                    plan.get("BackupPlanName", ""), cell
+                ):
                     arns.add(plan["BackupPlanArn"])
     plans = []
     for arn in sorted(arns):
@@ -415,15 +544,195 @@ def _is_table(arn: str) -> bool:
     )
 
 
-def collect(aws: Aws, cell: str, zone: str, home_region: str, regions: Sequence[str]) -> Inventory:
+def named_resources(aws: Aws, cell: str, regions: Iterable[str], account: str) -> dict[str, str]:
+    """ARN -> region of every resource named for the cell, tagged or not, in `regions`: the kinds that
+    hold or copy data (the tagging API only sees what is tagged)."""
+    found: dict[str, str] = {}
+
+    def add(arn: str, region: str, *names: str) -> None:
+        if any(named_for(n, cell) for n in names if n):
+            found[arn.removesuffix(":*")] = region
+
+    for region in regions:
+        for page in aws.pages("dynamodb", region, "list_tables"):
+            for name in page.get("TableNames", []):
+                add(f"arn:aws:dynamodb:{region}:{account}:table/{name}", region, name)
+        for page in aws.pages("ecr", region, "describe_repositories"):
+            for repo in page.get("repositories", []):
+                add(repo["repositoryArn"], region, repo["repositoryName"])
+        for page in aws.pages("logs", region, "describe_log_groups"):
+            for group in page.get("logGroups", []):
+                add(group["arn"], region, group["logGroupName"])
+        for page in aws.pages("rds", region, "describe_db_instances"):
+            for db in page.get("DBInstances", []):
+                add(db["DBInstanceArn"], region, db["DBInstanceIdentifier"])
+        for page in aws.pages("rds", region, "describe_db_clusters"):
+            for db in page.get("DBClusters", []):
+                add(db["DBClusterArn"], region, db["DBClusterIdentifier"])
+        for page in aws.pages("rds", region, "describe_db_snapshots"):
+            for snap in page.get("DBSnapshots", []):
+                add(
+                    snap["DBSnapshotArn"],
+                    region,
+                    snap["DBSnapshotIdentifier"],
+                    snap.get("DBInstanceIdentifier", ""),
+                )
+        for page in aws.pages("rds", region, "describe_db_cluster_snapshots"):
+            for snap in page.get("DBClusterSnapshots", []):
+                add(
+                    snap["DBClusterSnapshotArn"],
+                    region,
+                    snap["DBClusterSnapshotIdentifier"],
+                    snap.get("DBClusterIdentifier", ""),
+                )
+        for page in aws.pages("efs", region, "describe_file_systems"):
+            for fs in page.get("FileSystems", []):
+                add(fs["FileSystemArn"], region, fs.get("Name", ""))
+        for page in aws.pages("backup", region, "list_backup_vaults"):
+            for vault in page.get("BackupVaultList", []):
+                add(vault["BackupVaultArn"], region, vault["BackupVaultName"])
+    return found
+
+
+def collect_copies(aws: Aws, arns: Sequence[str]) -> list[CopyFacts]:
+    """Where the cell's RDS databases, EFS file systems, ECR repositories and log groups copy their data."""
+    out: list[CopyFacts] = []
+    ecr_repos: dict[str, list[str]] = {}
+    for arn in arns:
+        a = parse_arn(arn)
+        if a.service == "rds" and a.resource.startswith("db:"):
+            found = aws.call(
+                "rds",
+                a.region,
+                "describe_db_instances",
+                DBInstanceIdentifier=arn,
+                absent=("DBInstanceNotFound",),
+            )
+            for db in (found or {}).get("DBInstances", []):
+                for replica in db.get("ReadReplicaDBInstanceIdentifiers", []):
+                    out.append(
+                        CopyFacts(
+                            arn, a.region, "RDS read replica", replica, parse_arn(replica).region or a.region
+                        )
+                    )
+                for rep in db.get("DBInstanceAutomatedBackupsReplications", []):
+                    dest = rep.get("DBInstanceAutomatedBackupsArn", "")
+                    out.append(
+                        CopyFacts(
+                            arn, a.region, "RDS automated backup replication", dest, parse_arn(dest).region
+                        )
+                    )
+        elif a.service == "rds" and a.resource.startswith("cluster:"):
+            found = aws.call(
+                "rds",
+                a.region,
+                "describe_db_clusters",
+                DBClusterIdentifier=arn,
+                absent=("DBClusterNotFoundFault",),
+            )
+            for db in (found or {}).get("DBClusters", []):
+                for replica in db.get("ReadReplicaIdentifiers", []):
+                    out.append(
+                        CopyFacts(
+                            arn,
+                            a.region,
+                            "RDS cluster replica",
+                            replica,
+                            parse_arn(replica).region or a.region,
+                        )
+                    )
+        elif a.service == "elasticfilesystem" and a.resource.startswith("file-system/"):
+            found = aws.call(
+                "efs",
+                a.region,
+                "describe_replication_configurations",
+                FileSystemId=a.resource.removeprefix("file-system/"),
+                absent=("ReplicationNotFound", "FileSystemNotFound"),
+            )
+            for rep in (found or {}).get("Replications", []):
+                for dest in rep.get("Destinations", []):
+                    out.append(
+                        CopyFacts(
+                            arn,
+                            a.region,
+                            "EFS replication",
+                            dest.get("FileSystemId", "?"),
+                            dest.get("Region", ""),
+                        )
+                    )
+        elif a.service == "ecr" and a.resource.startswith("repository/"):
+            ecr_repos.setdefault(a.region, []).append(a.resource.removeprefix("repository/"))
+        elif a.service == "logs" and a.resource.startswith("log-group:"):
+            group = a.resource.removeprefix("log-group:").removesuffix(":*")
+            for page in aws.pages("logs", a.region, "describe_subscription_filters", logGroupName=group):
+                for f in page.get("subscriptionFilters", []):
+                    dest = f.get("destinationArn", "")
+                    out.append(
+                        CopyFacts(arn, a.region, "CloudWatch Logs subscription", dest, parse_arn(dest).region)
+                    )
+    for region, repos in ecr_repos.items():
+        registry = aws.call("ecr", region, "describe_registry")
+        for rule in (registry.get("replicationConfiguration") or {}).get("rules", []):
+            prefixes = [
+                f["filter"]
+                for f in rule.get("repositoryFilters", [])
+                if f.get("filterType") == "PREFIX_MATCH"
+            ]
+            hit = [r for r in repos if not prefixes or any(r.startswith(p) for p in prefixes)]
+            for dest in rule.get("destinations", []):
+                for repo in hit:
+                    arn = f"arn:aws:ecr:{region}:{registry.get('registryId', '')}:repository/{repo}"
+                    out.append(
+                        CopyFacts(
+                            arn,
+                            region,
+                            "ECR registry replication",
+                            f"registry {dest.get('registryId', '?')}",
+                            dest.get("region", ""),
+                        )
+                    )
+    return out
+
+
+GcpSearch = Callable[[str], list[GcpAsset]]  # project -> assets; raises GcpUnavailable
+
+
+class GcpUnavailable(Exception):
+    """The GCP project could not be searched: the message says why and what to check."""
+
+
+def collect(
+    aws: Aws,
+    cell: str,
+    zone: str,
+    home_region: str,
+    regions: Sequence[str],
+    gcp_project: str = "",
+    gcp: GcpSearch | str | None = None,
+) -> Inventory:
+    """`gcp`: how to search the project (a callable), why it cannot be searched (a message), or None (skipped)."""
     arns = tagged_arns(aws, cell, regions)
     others = [a for a in arns if parse_arn(a).service != "s3"]
-    buckets = collect_buckets(aws, cell, home_region)
+    untagged: list[str] = []
+    buckets = collect_buckets(aws, cell, home_region, untagged)
+    account = aws.call("sts", home_region, "get_caller_identity")["Account"]
+    tagged = set(others)
+    named = named_resources(aws, cell, regions, account)
+    untagged += [a for a in named if a not in tagged]
+    others += [a for a in named if a not in tagged]
     tables = [collect_table(aws, a) for a in others if _is_table(a)]
-    # Backup plans: looked for where the cell lives or keeps anything (the tagging API may miss them).
-    used = {parse_arn(a).region for a in others} | {b.region for b in buckets} | set(ZONES[zone].aws_regions)
-    plans = collect_backup_plans(aws, cell, [r for r in regions if r in used], others)
+    plans = collect_backup_plans(aws, cell, regions, others)
     listed = [p.arn for p in plans if p.arn not in others]
+    copies = collect_copies(aws, others)
+    assets: list[GcpAsset] = []
+    problem = ""
+    if isinstance(gcp, str):
+        problem = gcp
+    elif gcp is not None:
+        try:
+            assets = gcp(gcp_project)
+        except GcpUnavailable as exc:
+            problem = str(exc)
     return Inventory(
         cell=cell,
         zone=zone,
@@ -432,14 +741,25 @@ def collect(aws: Aws, cell: str, zone: str, home_region: str, regions: Sequence[
         buckets=tuple(buckets),
         tables=tuple(tables),
         backup_plans=tuple(plans),
+        untagged=tuple(untagged),
+        copies=tuple(copies),
+        gcp_project=gcp_project if gcp is not None else "",
+        gcp_assets=tuple(assets),
+        gcp_problem=problem,
     )
 
 
 def run(
-    aws: Aws, cell: str, zone: str, home_region: str, regions: Sequence[str] | None
+    aws: Aws,
+    cell: str,
+    zone: str,
+    home_region: str,
+    regions: Sequence[str] | None,
+    gcp_project: str = "",
+    gcp: GcpSearch | str | None = None,
 ) -> tuple[AuditResult, str | None]:
     """Audit the cell over `regions` (default: every enabled region). Returns the result and a note."""
     note = None
     if regions is None:
         regions, note = discover_regions(aws, home_region)
-    return audit(collect(aws, cell, zone, home_region, regions)), note
+    return audit(collect(aws, cell, zone, home_region, regions, gcp_project, gcp)), note

@@ -30,6 +30,10 @@ class EdgeError(Exception):
     """The edge refused or could not be reached: the message says what to check."""
 
 
+class EdgeConflict(EdgeError):
+    """The edge changed between our read and our write (another command): read again and retry."""
+
+
 class Edge(Protocol):
     place: str
 
@@ -182,15 +186,14 @@ class HealthCheck:
     inverted: bool
 
 
-def find_health_check(aws: Aws, cell: str) -> HealthCheck:
-    """The one health check tagged `myark:role=cell-health` and `myark:cell=<cell>`."""
-    checks = {
-        hc["Id"]: hc
+def health_check_ids(aws: Aws) -> dict[str, list[str]]:
+    """Health check ids by cell, from the tags `myark:role=cell-health` and `myark:cell=<cell>`."""
+    ids = [
+        hc["Id"]
         for page in aws.pages("route53", ROUTE53_REGION, "list_health_checks")
         for hc in page.get("HealthChecks", [])
-    }
-    ids = list(checks)
-    mine = []
+    ]
+    out: dict[str, list[str]] = {}
     for start in range(0, len(ids), 10):  # ListTagsForResources takes at most 10 ids
         response = aws.call(
             "route53",
@@ -201,8 +204,14 @@ def find_health_check(aws: Aws, cell: str) -> HealthCheck:
         )
         for tag_set in response.get("ResourceTagSets", []):
             tags = {t["Key"]: t["Value"] for t in tag_set.get("Tags", [])}
-            if tags.get(TAG_ROLE) == HEALTH_ROLE and tags.get(TAG_CELL) == cell:
-                mine.append(tag_set["ResourceId"])
+            if tags.get(TAG_ROLE) == HEALTH_ROLE and TAG_CELL in tags:
+                out.setdefault(tags[TAG_CELL], []).append(tag_set["ResourceId"])
+    return out
+
+
+def find_health_check(aws: Aws, cell: str, ids: dict[str, list[str]] | None = None) -> HealthCheck:
+    """The one health check of the cell, read now (`ids`: from `health_check_ids`, read once)."""
+    mine = (health_check_ids(aws) if ids is None else ids).get(cell, [])
     if len(mine) != 1:
         found = ", ".join(mine) if mine else "none"
         raise EdgeError(
@@ -210,7 +219,7 @@ def find_health_check(aws: Aws, cell: str) -> HealthCheck:
             f"found {found}. Check that the cell's stack is deployed (it registers its health check) "
             "and that these credentials see the account holding the hosted zone."
         )
-    hc = checks[mine[0]]
+    hc = aws.call("route53", ROUTE53_REGION, "get_health_check", HealthCheckId=mine[0])["HealthCheck"]
     return HealthCheck(
         id=hc["Id"],
         version=int(hc.get("HealthCheckVersion", 1)),
@@ -221,15 +230,16 @@ def find_health_check(aws: Aws, cell: str) -> HealthCheck:
 class Route53Edge:
     """The cell's health check: inverted while draining or down, so DNS stops answering with it."""
 
-    def __init__(self, aws: Aws, cell: str) -> None:
+    def __init__(self, aws: Aws, cell: str, ids: dict[str, list[str]] | None = None) -> None:
         self.aws = aws
         self.cell = cell
+        self._ids = ids
         self._check: HealthCheck | None = None
         self.place = f"edge (Route53 health check of {cell})"
 
     def _current(self) -> HealthCheck:
         if self._check is None:
-            self._check = find_health_check(self.aws, self.cell)
+            self._check = find_health_check(self.aws, self.cell, self._ids)
             self.place = f"edge (Route53 health check {self._check.id})"
         return self._check
 
@@ -252,7 +262,7 @@ class Route53Edge:
             )
         except AwsError as exc:
             if exc.code == "HealthCheckVersionMismatch":
-                raise EdgeError(
+                raise EdgeConflict(
                     f"Route53 health check {check.id} changed while this command ran; re-run it."
                 ) from None
             raise

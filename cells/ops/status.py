@@ -1,21 +1,34 @@
-"""Live health of a cell: ALB targets, ECS tasks and CloudWatch alarms, in the cell's region.
+"""Live health of a cell, the release gate: ALB targets, ECS tasks and deployment, alarms, canary.
 
 The shell (`collect`) finds what is tagged `myark:cell=<cell>`; the core (`checks`) decides. A cell is
 healthy when every tagged target group has all its registered targets healthy (and at least one),
-every tagged ECS service runs its desired count (and wants at least one task), and no alarm of the
-cell (named `<cell>-...` or tagged with it) is in ALARM. A cell with neither target groups nor
-services is not healthy either: it serves nothing, or the credentials look at the wrong account.
+every tagged ECS service runs its desired count (and wants at least one task) and its deployment has
+finished (one PRIMARY deployment, rollout COMPLETED, not a circuit-breaker rollback), the API service
+runs the task definition the stack deployed (when given: the stack output `apiTaskDefinitionArn`),
+the cell's Synthetics canary (`<cell>-health`) passed its last run within `CANARY_FRESH_MINUTES`, and
+no alarm of the cell (named `<cell>-...` or tagged with it) is in ALARM. A cell with neither target
+groups nor services is not healthy either: it serves nothing, or the credentials look at the wrong
+account.
+
+`bake` polls that gate every `interval` seconds for the whole bake time and fails at the first bad
+reading (a sleep and one check would miss a rollback in the middle of the bake).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cells.naming import TAG_CELL
+from cells.observability import canary_name
 from cells.ops.aws import Aws
 from cells.ops.report import table
+
+CANARY_FRESH_MINUTES = 15  # the canary runs every 5 minutes: three missed runs is a dead canary
+ROLLBACK_WORDS = ("rolled back", "rollback", "circuit breaker")
 
 
 @dataclass(frozen=True)
@@ -34,6 +47,20 @@ class ServiceCount:
     running: int
     desired: int
     pending: int = 0
+    rollout: str = "COMPLETED"  # the PRIMARY deployment's rolloutState
+    rollout_reason: str = ""
+    task_definition: str = ""  # the PRIMARY deployment's task definition ARN
+    deployments: int = 1
+    failed_deployments: int = 0
+
+
+@dataclass(frozen=True)
+class CanaryRun:
+    name: str
+    found: bool
+    state: str = ""  # PASSED | FAILED | RUNNING | "" (never ran)
+    reason: str = ""
+    completed: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +85,8 @@ class CellHealth:
     target_groups: tuple[TargetGroupHealth, ...] = ()
     services: tuple[ServiceCount, ...] = ()
     alarms: tuple[Alarm, ...] = ()  # only alarms in ALARM
+    canary: CanaryRun | None = None
+    expected_task_definition: str = ""
     checks: list[Check] = field(default_factory=list)
 
     @property
@@ -88,9 +117,79 @@ def service_check(svc: ServiceCount) -> Check:
     return Check("ecs-service", svc.name, svc.running >= svc.desired, detail)
 
 
-def checks(health: CellHealth) -> list[Check]:
+def deployment_check(svc: ServiceCount) -> Check:
+    """The service's last deployment finished, and it is not ECS's circuit breaker rolling one back."""
+    reason = f": {svc.rollout_reason}" if svc.rollout_reason else ""
+    if any(word in svc.rollout_reason.lower() for word in ROLLBACK_WORDS) or svc.failed_deployments:
+        return Check("deployment", svc.name, False, f"rolled back by the circuit breaker{reason}")
+    if svc.rollout != "COMPLETED":
+        return Check("deployment", svc.name, False, f"rollout {svc.rollout or 'unknown'}{reason}")
+    if svc.deployments != 1:
+        return Check("deployment", svc.name, False, f"{svc.deployments} deployments: one is still draining")
+    return Check("deployment", svc.name, True, f"rollout COMPLETED{reason}")
+
+
+def _family(task_definition: str) -> str:
+    """`arn:...:task-definition/api:7` -> `api`."""
+    return task_definition.rsplit("/", 1)[-1].rsplit(":", 1)[0]
+
+
+def release_check(expected: str, services: Sequence[ServiceCount]) -> Check:
+    """The service of the expected task definition's family runs exactly that revision."""
+    mine = [s for s in services if _family(s.task_definition) == _family(expected)]
+    if not mine:
+        running = ", ".join(f"{s.name}: {s.task_definition}" for s in services) or "no service"
+        return Check(
+            "release", _family(expected), False, f"no service runs family {_family(expected)} ({running})"
+        )
+    wrong = [s for s in mine if s.task_definition != expected]
+    if wrong:
+        s = wrong[0]
+        return Check(
+            "release",
+            s.name,
+            False,
+            f"runs {s.task_definition.rsplit('/', 1)[-1]}, the stack deployed {expected.rsplit('/', 1)[-1]}: "
+            "ECS rolled the release back, or something deployed outside the stack",
+        )
+    return Check("release", mine[0].name, True, f"runs {expected.rsplit('/', 1)[-1]} (the stack's)")
+
+
+def canary_check(run: CanaryRun, now: datetime) -> Check:
+    if not run.found:
+        return Check(
+            "canary",
+            run.name,
+            False,
+            "no such Synthetics canary in the cell's region: the cell stack creates it",
+        )
+    if not run.state:
+        return Check("canary", run.name, False, "the canary has not run yet")
+    if run.state != "PASSED":
+        return Check(
+            "canary", run.name, False, f"last run {run.state}" + (f": {run.reason}" if run.reason else "")
+        )
+    if run.completed is None or now - run.completed > timedelta(minutes=CANARY_FRESH_MINUTES):
+        when = run.completed.isoformat(timespec="seconds") if run.completed else "never"
+        return Check(
+            "canary",
+            run.name,
+            False,
+            f"last run passed but is stale (completed {when}; older than {CANARY_FRESH_MINUTES} min)",
+        )
+    return Check(
+        "canary", run.name, True, f"last run PASSED at {run.completed.isoformat(timespec='seconds')}"
+    )
+
+
+def checks(health: CellHealth, now: datetime | None = None) -> list[Check]:
     out = [target_group_check(tg) for tg in health.target_groups]
     out += [service_check(s) for s in health.services]
+    out += [deployment_check(s) for s in health.services]
+    if health.expected_task_definition:
+        out.append(release_check(health.expected_task_definition, health.services))
+    if health.canary is not None:
+        out.append(canary_check(health.canary, now or datetime.now(UTC)))
     out += [Check("alarm", a.name, False, f"in ALARM: {a.reason}") for a in health.alarms]
     if not health.target_groups and not health.services:
         out.append(
@@ -105,15 +204,8 @@ def checks(health: CellHealth) -> list[Check]:
     return out
 
 
-def assess(health: CellHealth) -> CellHealth:
-    return CellHealth(
-        cell=health.cell,
-        region=health.region,
-        target_groups=health.target_groups,
-        services=health.services,
-        alarms=health.alarms,
-        checks=checks(health),
-    )
+def assess(health: CellHealth, now: datetime | None = None) -> CellHealth:
+    return replace(health, checks=checks(health, now))
 
 
 def render(health: CellHealth) -> str:
@@ -191,6 +283,8 @@ def collect_services(aws: Aws, cell: str, region: str) -> list[ServiceCount]:
                 if {t["key"]: t["value"] for t in s.get("tags", [])}.get(TAG_CELL) != cell:
                     continue
                 cluster_name = cluster.rsplit("/", 1)[-1]
+                deployments = s.get("deployments", [])
+                primary = next((d for d in deployments if d.get("status") == "PRIMARY"), {})
                 out.append(
                     ServiceCount(
                         name=f"{cluster_name}/{s['serviceName']}",
@@ -198,6 +292,11 @@ def collect_services(aws: Aws, cell: str, region: str) -> list[ServiceCount]:
                         running=s.get("runningCount", 0),
                         desired=s.get("desiredCount", 0),
                         pending=s.get("pendingCount", 0),
+                        rollout=primary.get("rolloutState", ""),
+                        rollout_reason=primary.get("rolloutStateReason", ""),
+                        task_definition=primary.get("taskDefinition", s.get("taskDefinition", "")),
+                        deployments=len(deployments),
+                        failed_deployments=sum(1 for d in deployments if d.get("rolloutState") == "FAILED"),
                     )
                 )
     return out
@@ -225,7 +324,27 @@ def collect_alarms(aws: Aws, cell: str, region: str) -> list[Alarm]:
     return out
 
 
-def run(aws: Aws, cell: str, region: str) -> CellHealth:
+def collect_canary(aws: Aws, cell: str, region: str) -> CanaryRun:
+    name = canary_name(cell)
+    found = aws.call("synthetics", region, "describe_canaries", Names=[name]).get("Canaries", [])
+    if not found:
+        return CanaryRun(name, found=False)
+    runs = aws.call("synthetics", region, "describe_canaries_last_run", Names=[name]).get(
+        "CanariesLastRun", []
+    )
+    last = (runs[0].get("LastRun") or {}) if runs else {}
+    status = last.get("Status") or {}
+    completed = (last.get("Timeline") or {}).get("Completed")
+    return CanaryRun(
+        name,
+        found=True,
+        state=status.get("State", ""),
+        reason=status.get("StateReason", ""),
+        completed=completed if isinstance(completed, datetime) else None,
+    )
+
+
+def run(aws: Aws, cell: str, region: str, expected_task_definition: str = "") -> CellHealth:
     return assess(
         CellHealth(
             cell=cell,
@@ -233,5 +352,47 @@ def run(aws: Aws, cell: str, region: str) -> CellHealth:
             target_groups=tuple(collect_target_groups(aws, cell, region)),
             services=tuple(collect_services(aws, cell, region)),
             alarms=tuple(collect_alarms(aws, cell, region)),
+            canary=collect_canary(aws, cell, region),
+            expected_task_definition=expected_task_definition,
         )
     )
+
+
+# ---- the bake: the gate, polled ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BakeResult:
+    readings: int
+    last: CellHealth
+    elapsed: float
+
+    @property
+    def passed(self) -> bool:
+        return self.last.healthy
+
+
+def bake(
+    read: Callable[[], CellHealth],
+    minutes: float,
+    interval: float = 60.0,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    report: Callable[[int, float, CellHealth], None] = lambda n, t, h: None,
+) -> BakeResult:
+    """Read the gate now and every `interval` seconds until `minutes` have passed (a last reading at the
+    end); stop at the first unhealthy reading."""
+    start = clock()
+    end = start + minutes * 60
+    readings = 0
+    while True:
+        health = read()
+        readings += 1
+        report(readings, clock() - start, health)
+        if not health.healthy:
+            return BakeResult(readings, health, clock() - start)
+        left = end - clock()
+        if left <= 0:
+            return BakeResult(readings, health, clock() - start)
+        sleep(min(interval, left))
