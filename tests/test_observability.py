@@ -20,8 +20,10 @@ CELLS = {"eu-central-1": "eu-central-1", "us-east-1": "us-east-1"}  # the projec
 def test_every_alarm_notifies_the_cells_encrypted_topic(plan_of, stack: str) -> None:
     plan = plan_of(stack)
     (topic,) = plan.of_type("aws:sns/topic:Topic")
-    (key,) = plan.of_type("aws:kms/key:Key")
     assert topic.inputs["kmsMasterKeyId"].startswith(f"arn:aws:kms:{stack}:")
+    (key,) = [
+        k for k in plan.of_type("aws:kms/key:Key") if k.outputs.get("arn") == topic.inputs["kmsMasterKeyId"]
+    ]
     alarms = plan.of_type(p.METRIC_ALARM)
     assert sorted(a.inputs["name"] for a in alarms) == sorted(f"{stack}-{s}" for s in ALARM_SUFFIXES)
     topic_arn = plan.outputs["alarmTopicArn"]

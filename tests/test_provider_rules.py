@@ -452,7 +452,7 @@ def test_every_job_that_runs_the_pulumi_cli_installs_uv_first() -> None:
             assert uv and uv[0] < cli[0], (
                 f"{wf.name}: job {job_name} runs the Pulumi CLI without uv installed"
             )
-    assert cli_jobs == 2
+    assert cli_jobs == 4  # preview (pull request); up, bake (records the last good image), rollback (waves)
     assert "toolchain: uv" in (PROJECT_ROOT / "Pulumi.yaml").read_text()
 
 
