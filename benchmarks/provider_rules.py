@@ -1,0 +1,60 @@
+"""Benchmark: what the provider rules add to an offline plan.
+
+For each stack, in one warm interpreter: the median time to record the plan (the mock engine running
+the program) and the median time of the stack's provider rules over it; then the fleet rules over all
+plans. Goal: the rules add at most 5 % to a plan.
+
+    .venv/bin/python benchmarks/provider_rules.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+GOAL_PERCENT = 5.0
+
+
+def _median_seconds(fn, runs: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+
+    from cells.config import list_stacks
+    from cells.plan import record_plan
+    from cells.provider_rules import check_fleet_plans, check_stack
+
+    plans = []
+    worst = 0.0
+    for stack in list_stacks():
+        record_plan(stack)  # warm: imports and byte-compiled SDK modules out of the figure
+        plan_s, plan = _median_seconds(lambda s=stack: record_plan(s), args.runs)
+        rules_s, _ = _median_seconds(lambda p=plan: check_stack(p), args.runs)
+        share = 100 * rules_s / plan_s
+        worst = max(worst, share)
+        plans.append(plan)
+        print(f"{stack:14} plan {plan_s * 1000:8.1f} ms   rules {rules_s * 1000:6.2f} ms   +{share:.2f} %")
+    fleet_s, _ = _median_seconds(lambda: check_fleet_plans(plans), args.runs)
+    print(f"fleet rules over {len(plans)} plans: {fleet_s * 1000:.2f} ms")
+    print(f"worst stack: +{worst:.2f} % (goal <= {GOAL_PERCENT} %)")
+    return 0 if worst <= GOAL_PERCENT else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
