@@ -13,15 +13,19 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 GOAL_PERCENT = 5.0
+T = TypeVar("T")
 
 
-def _median_seconds(fn, runs: int) -> tuple[float, object]:
-    times, result = [], None
+def _median_seconds(fn: Callable[[], T], runs: int) -> tuple[float, T]:
+    times: list[float] = []
+    result = fn()
     for _ in range(runs):
         start = time.perf_counter()
         result = fn()
@@ -42,8 +46,7 @@ def main() -> int:
 
     plans = []
     worst = 0.0
-    for stack in list_stacks():
-        record_plan(stack)  # warm: imports and byte-compiled SDK modules out of the figure
+    for stack in list_stacks():  # each measured once unmeasured first: imports out of the figure
         plan_s, plan = _median_seconds(lambda s=stack: record_plan(s), args.runs)
         rules_s, _ = _median_seconds(lambda p=plan: check_stack(p), args.runs)
         share = 100 * rules_s / plan_s
