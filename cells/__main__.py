@@ -16,6 +16,7 @@ from pathlib import Path
 from cells import shard_commands, waves
 from cells.config import ConfigError
 from cells.ops import cli as ops_cli
+from cells.ops import move_cli
 from cells.plan import PlanError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     shard_commands.register(sub)
     waves.register(sub)
     ops_cli.register(sub)
+    move_cli.register(sub)
     return parser
 
 
@@ -117,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "shards": shard_commands.run,
             "waves": waves.run,
             **ops_cli.HANDLERS,
+            **move_cli.HANDLERS,
         }
         return handlers[args.command](args)
     except (ConfigError, UsageError) as exc:
