@@ -150,7 +150,7 @@ def plan_shard(world: World, cell_name: str, logical: int, physical: str) -> Mov
             f"{physical!r} is not a user shard database of {cell.name}; its user shards: {', '.join(user_shards)}"
         )
     override = world.directory.get(f"shard#{cell.name}#{logical}")
-    table = cell.shards.logical_table()
+    table = cell.shards.logical_table
     current = override["database"] if override and "database" in override else table[logical]
     return MovePlan("shard", f"{cell.name}:{logical}", cell.name, cell.name, cell.zone, current, physical)
 
