@@ -24,7 +24,7 @@ from cells.ops.move_plan import (
     rebalance_slice,
     utilization,
 )
-from cells.ops.move_stores import RetryableWrite, dataset_id
+from cells.ops.move_stores import MoveDirectory, RetryableWrite, dataset_id, missing_rows
 
 EU_USER = "eu-user-7"  # an EU resident homed in the US cell before the pilot
 
@@ -412,3 +412,39 @@ def test_the_dataset_name_matches_the_component() -> None:
 
     for cell, tenant in [(US, None), (EU, None), (US, "acme-insurance")]:
         assert dataset_id(cell, tenant) == component_dataset_id(cell, tenant)
+
+
+@pytest.mark.parametrize("point", ["after:planned", "after:frozen", "after:copied", "after:flipped", "after:done"])
+def test_an_api_instance_with_a_stale_home_is_stopped_by_the_fence(env: Env, point: str) -> None:
+    """It read the home before the freeze: the fence in the shard database it writes to still stops it."""
+    seed_user(env, EU_USER, US, "eu")
+    home_before = env.world.directory.get(f"user#{EU_USER}")
+    stale = MoveDirectory(env.aws, env.world.directory.region, env.world.directory.table)
+    stale.get = lambda pk: home_before if pk == f"user#{EU_USER}" else env.world.directory.get(pk)  # type: ignore[method-assign]
+    stale_api = Api(stale, env.world.firestore, env.world.cells, transactional)
+    outcome: list[object] = []
+
+    def write(at: str) -> None:
+        if at == point:
+            try:
+                outcome.append(stale_api.write(EU_USER, "items/stale-writer", {"at": at}))
+            except RetryableWrite as exc:
+                outcome.append(exc)
+
+    env.faults.hook = write
+    Mover(env.world).run(plan_user(env.world, EU_USER, EU))
+    (result,) = outcome
+    target_doc = snapshot(env, EU_USER, EU).docs.get(f"users/{EU_USER}/items/stale-writer")
+    if point == "after:planned":  # before the freeze: applied, and the copy carries it
+        assert result == US and target_doc == {"at": point}
+    else:
+        assert isinstance(result, RetryableWrite) and target_doc is None
+        if point in ("after:flipped", "after:done"):
+            assert result.moved_to == EU
+
+
+def test_missing_rows_counts_duplicates() -> None:
+    a, b = {"x": 1}, {"x": 2}
+    assert missing_rows([a, a, b], [a]) == [a, b]
+    assert missing_rows([a, a], [a, a]) == []
+    assert missing_rows([a], [a, a]) == []
