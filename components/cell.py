@@ -21,6 +21,7 @@ from cells.naming import (
 )
 from components.alarms import CellAlarms, CellAlarmsArgs
 from components.api import ApiService, ApiServiceArgs
+from components.capacity import CapacityAlarm, CapacityAlarmArgs
 from components.data_stores import DataStores, DataStoresArgs
 from components.federation import Federation, FederationArgs
 from components.frontend import Frontend, FrontendArgs
@@ -172,6 +173,8 @@ class Cell(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        # Hook: pass the cell alarms' SNS topic as alarm_actions once the cell has one.
+        CapacityAlarm(name, CapacityAlarmArgs(cell=name), opts=child)
         self.frontend = Frontend(
             name,
             FrontendArgs(

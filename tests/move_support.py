@@ -96,7 +96,9 @@ class Env:
 def cells(extra: dict[str, CellInfo] | None = None, max_users: int | None = None) -> dict[str, CellInfo]:
     out = cell_infos(load_fleet(PROJECT_ROOT))
     if max_users is not None:
-        out = {k: CellInfo(v.name, v.zone, v.region, v.shards, max_users, v.max_tenants) for k, v in out.items()}
+        out = {
+            k: CellInfo(v.name, v.zone, v.region, v.shards, max_users, v.max_tenants) for k, v in out.items()
+        }
     out.update(extra or {})
     return out
 
@@ -122,7 +124,11 @@ def build(cell_infos_: dict[str, CellInfo] | None = None) -> Env:
             params["CreateBucketConfiguration"] = {"LocationConstraint": info.region}
         aws.call("s3", info.region, "create_bucket", **params)
         aws.call(
-            "s3", info.region, "put_bucket_versioning", Bucket=name, VersioningConfiguration={"Status": "Enabled"}
+            "s3",
+            info.region,
+            "put_bucket_versioning",
+            Bucket=name,
+            VersioningConfiguration={"Status": "Enabled"},
         )
         buckets[info.name] = ObjectStore(aws, info.region, name)
     pool = aws.call(
@@ -181,7 +187,12 @@ def seed_user(
     store = w.objects(cell)
     for i in range(objects):
         env.aws.call(
-            "s3", store.region, "put_object", Bucket=store.bucket, Key=f"users/{user}/o{i:03d}", Body=f"{user}:{i}" * 20
+            "s3",
+            store.region,
+            "put_object",
+            Bucket=store.bucket,
+            Key=f"users/{user}/o{i:03d}",
+            Body=f"{user}:{i}" * 20,
         )
     bq = env.bigquery[cell]
     for table in TABLES:
@@ -209,7 +220,8 @@ def snapshot(env: Env, user: str, cell: str, database: str | None = None) -> Sna
         body = env.aws.call("s3", store.region, "get_object", Bucket=store.bucket, Key=key)["Body"].read()
         objects[key] = hashlib.sha256(body).hexdigest()
     rows = {
-        t: sorted(row_hash(r) for r in env.bigquery[cell].select(dataset_id(cell), t, "user_id", user)) for t in TABLES
+        t: sorted(row_hash(r) for r in env.bigquery[cell].select(dataset_id(cell), t, "user_id", user))
+        for t in TABLES
     }
     return Snapshot(docs, objects, rows)
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from move_support import EU, US, Env, build, seed_user, snapshot
 from moto import mock_aws
+from move_support import EU, US, Env, build, seed_user, snapshot
 from ops_support import fake_credentials
 
 from cells.config import ConfigError
@@ -45,7 +45,13 @@ def test_dry_run_reports_what_would_move_and_changes_nothing(env: Env, capsys) -
     out: dict[str, Any] = json.loads(capsys.readouterr().out)
     (move,) = out["moves"]
     assert out["dryRun"] is True
-    assert move["volume"] == {"users": 1, "documents": 12, "objects": 5, "rows": 9, "bytes": move["volume"]["bytes"]}
+    assert move["volume"] == {
+        "users": 1,
+        "documents": 12,
+        "objects": 5,
+        "rows": 9,
+        "bytes": move["volume"]["bytes"],
+    }
     assert move["volume"]["bytes"] > 5 * 100
     assert env.world.directory.get("move#user#eu-1") is None
     assert (env.world.directory.get("user#eu-1") or {})["cell"] == US
@@ -103,4 +109,6 @@ def test_rebalance_refuses_when_the_target_cannot_take_the_slice(env: Env) -> No
         seed_user(env, f"u{i}", US, "eu", docs=1, objects=0, rows=0)
     env.world.directory.update(f"count#{EU}", {"users": env.world.cells[EU].max_users - 1})
     with pytest.raises(MoveRefused, match="capacity"):
-        HANDLERS["rebalance"](argparse.Namespace(source=US, to=EU, share="100", dry_run=False, json=None, world=env.world))
+        HANDLERS["rebalance"](
+            argparse.Namespace(source=US, to=EU, share="100", dry_run=False, json=None, world=env.world)
+        )

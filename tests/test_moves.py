@@ -10,8 +10,8 @@ from fake_firestore import transactional
 from fake_firestore.transaction import FakeWriteBatch
 from hypothesis import given
 from hypothesis import strategies as st
-from move_support import EU, US, Crash, Env, build, cells, homes, seed_user, snapshot
 from moto import mock_aws
+from move_support import EU, US, Crash, Env, build, cells, homes, seed_user, snapshot
 from ops_support import fake_credentials
 
 from cells.ops import move as move_module
@@ -76,13 +76,15 @@ def test_cleanup_waits_for_the_grace_period_then_empties_the_source(env: Env) ->
     assert snapshot(env, EU_USER, US) == before
 
     env.clock.now += 24 * 3600
-    (journal, result), *_ = list(cleanup(env.world, grace_hours=24))
+    (_journal, result), *_ = list(cleanup(env.world, grace_hours=24))
     assert result.startswith("deleted 12 documents, 5 object versions, 9 rows")
     empty = snapshot(env, EU_USER, US)
     assert not empty.docs and not empty.objects and not any(empty.rows.values())
     store = env.world.objects(US)
     versions = env.aws.call("s3", US, "list_object_versions", Bucket=store.bucket, Prefix=f"users/{EU_USER}/")
-    assert not versions.get("Versions") and not versions.get("DeleteMarkers"), "no old version stays in the US"
+    assert not versions.get("Versions") and not versions.get("DeleteMarkers"), (
+        "no old version stays in the US"
+    )
     assert snapshot(env, EU_USER, EU) == before
     assert env.world.directory.get(f"move#user#{EU_USER}")["state"] == "cleaned"  # type: ignore[index]
 
@@ -173,7 +175,9 @@ def test_a_crash_at_any_step_and_a_rerun_converge(env: Env, point: str, nth: int
     assert env.world.directory.count(EU)["users"] == 1 and env.world.directory.count(US)["users"] == 0
 
 
-def test_a_crash_in_the_middle_of_a_firestore_batch_converges(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crash_in_the_middle_of_a_firestore_batch_converges(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Worse than Firestore (whose batches are atomic): half a batch lands, then the process dies."""
     seed_user(env, EU_USER, US, "eu")
     before = snapshot(env, EU_USER, US)
@@ -296,7 +300,9 @@ def test_rebalance_slice_is_deterministic_and_grows_by_adding() -> None:
     five = rebalance_slice(homes_, US, "eu", 5)
     ten = rebalance_slice(homes_, US, "eu", 10)
     assert set(five) <= set(ten)
-    assert all(not h["user"].endswith(("0", "4", "8")) or int(h["user"][1:]) % 4 for h in homes_ if h["user"] in five)
+    assert all(
+        not h["user"].endswith(("0", "4", "8")) or int(h["user"][1:]) % 4 for h in homes_ if h["user"] in five
+    )
     assert 0.03 < len(five) / 3000 < 0.07
     assert rebalance_slice(homes_, US, "eu", 5) == five
 
@@ -322,7 +328,14 @@ def test_placement_never_fills_a_cell_beyond_capacity(monkeypatch: pytest.Monkey
         env = build(infos)
         weights = {EU: 50, "eu-west-3": 50}
         placed = [
-            place_user(env.world.directory, infos, f"p{i}", "eu", weights, publish=lambda c, p: published.append((c, p)))
+            place_user(
+                env.world.directory,
+                infos,
+                f"p{i}",
+                "eu",
+                weights,
+                publish=lambda c, p: published.append((c, p)),
+            )
             for i in range(6)
         ]
         assert sorted(placed) == [EU] * 3 + ["eu-west-3"] * 3
@@ -353,7 +366,11 @@ def test_a_logical_shard_moves_between_physical_shards_of_its_cell(env: Env) -> 
     env.clock.now += LEASE_SECONDS + 1
     Mover(env.world).run(plan_shard(env.world, US, logical, target_db))
 
-    assert env.world.directory.get(f"shard#{US}#{logical}") == {"pk": f"shard#{US}#{logical}", "database": target_db, "movedBy": env.world.directory.get(f"move#shard#{US}:{logical}")["moveId"]}  # type: ignore[index]
+    assert env.world.directory.get(f"shard#{US}#{logical}") == {
+        "pk": f"shard#{US}#{logical}",
+        "database": target_db,
+        "movedBy": env.world.directory.get(f"move#shard#{US}:{logical}")["moveId"],
+    }  # type: ignore[index]
     for u in movers:
         assert snapshot(env, u, US, target_db).docs == before[u]
         assert api(env).write(u, "items/after", {"x": 1}) == US
@@ -366,7 +383,7 @@ def test_a_logical_shard_moves_between_physical_shards_of_its_cell(env: Env) -> 
 
 
 def test_a_tenant_keeps_its_contract_zone(env: Env) -> None:
-    with pytest.raises(MoveRefused, match="tenant acme-insurance .* residency zone is us"):
+    with pytest.raises(MoveRefused, match=r"tenant acme-insurance .* residency zone is us"):
         plan_tenant(env.world, "acme-insurance", EU)
     with pytest.raises(MoveRefused, match="unknown tenant"):
         plan_tenant(env.world, "nobody", EU)
@@ -383,16 +400,20 @@ def test_a_tenant_moves_to_another_cell_of_its_zone(monkeypatch: pytest.MonkeyPa
             db.document(f"policies/p{i}").set({"i": i})
         db.document("policies/p0/claims/c1").set({"amount": 3})
         store = w.objects(US)
-        env.aws.call("s3", US, "put_object", Bucket=store.bucket, Key="tenants/acme-insurance/a.pdf", Body=b"pdf")
-        env.bigquery[US].insert(dataset_id(US, "acme-insurance"), "events", [{"tenant_id": "acme-insurance", "i": 1}])
+        env.aws.call(
+            "s3", US, "put_object", Bucket=store.bucket, Key="tenants/acme-insurance/a.pdf", Body=b"pdf"
+        )
+        env.bigquery[US].insert(
+            dataset_id(US, "acme-insurance"), "events", [{"tenant_id": "acme-insurance", "i": 1}]
+        )
         Mover(w).run(plan_tenant(w, "acme-insurance", "us-west-2"))
         moved = w.firestore("us-west-2", "tenant-acme-insurance")
         assert moved.document("policies/p0/claims/c1").get().to_dict() == {"amount": 3}
         assert len(list(moved.collection("policies").list_documents())) == 7
         assert w.objects("us-west-2").list("tenants/acme-insurance/") == {"tenants/acme-insurance/a.pdf": 3}
-        assert env.bigquery["us-west-2"].select(dataset_id("us-west-2", "acme-insurance"), "events", None, None) == [
-            {"tenant_id": "acme-insurance", "i": 1}
-        ]
+        assert env.bigquery["us-west-2"].select(
+            dataset_id("us-west-2", "acme-insurance"), "events", None, None
+        ) == [{"tenant_id": "acme-insurance", "i": 1}]
         assert (w.directory.get("tenant#acme-insurance") or {})["cell"] == "us-west-2"
         assert env.kv.get("tenant:acme-insurance") == "us-west-2"
         assert plan_tenant(w, "acme-insurance", US).source == "us-west-2", "the directory now names its home"
@@ -414,7 +435,9 @@ def test_the_dataset_name_matches_the_component() -> None:
         assert dataset_id(cell, tenant) == component_dataset_id(cell, tenant)
 
 
-@pytest.mark.parametrize("point", ["after:planned", "after:frozen", "after:copied", "after:flipped", "after:done"])
+@pytest.mark.parametrize(
+    "point", ["after:planned", "after:frozen", "after:copied", "after:flipped", "after:done"]
+)
 def test_an_api_instance_with_a_stale_home_is_stopped_by_the_fence(env: Env, point: str) -> None:
     """It read the home before the freeze: the fence in the shard database it writes to still stops it."""
     seed_user(env, EU_USER, US, "eu")
