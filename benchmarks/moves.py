@@ -45,7 +45,11 @@ def one_user(documents: int, objects: int) -> dict[str, Any]:
         env = build()
         seed_user(env, "bench-user", US, "eu", docs=documents, objects=objects, rows=100)
         marks: dict[str, float] = {}
-        env.world.fault = lambda point: marks.setdefault(point, time.perf_counter())
+
+        def mark(point: str) -> None:
+            marks.setdefault(point, time.perf_counter())
+
+        env.world.fault = mark
         start = time.perf_counter()
         journal = Mover(env.world).run(plan_user(env.world, "bench-user", EU))
         total = time.perf_counter() - start
@@ -75,11 +79,17 @@ def rebalance(users: int) -> dict[str, Any]:
             Mover(env.world).run(plan_user(env.world, user, EU))
         elapsed = time.perf_counter() - start
         assert env.world.directory.count(EU)["users"] == users
-        return {"users": len(chosen), "total_s": round(elapsed, 2), "users_per_s": round(len(chosen) / elapsed, 1)}
+        return {
+            "users": len(chosen),
+            "total_s": round(elapsed, 2),
+            "users_per_s": round(len(chosen) / elapsed, 1),
+        }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--documents", type=int, default=1000)
     parser.add_argument("--objects", type=int, default=100)
     parser.add_argument("--users", type=int, default=1000)

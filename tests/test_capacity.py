@@ -35,7 +35,9 @@ def test_bad_capacity_is_one_message(fleet_copy: Path, value: dict, message: str
 @pytest.mark.parametrize("stack", ["eu-central-1", "us-east-1"])
 def test_every_cell_alarms_at_80_percent_of_its_capacity(plan_of, stack: str) -> None:
     plan = plan_of(stack)
-    (alarm,) = [r for r in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if r.name.endswith("-capacity")]
+    (alarm,) = [
+        r for r in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if r.name.endswith("-capacity")
+    ]
     inputs = alarm.inputs
     assert inputs["name"] == f"{stack}-capacity"
     assert inputs["namespace"] == move_stores.METRIC_NAMESPACE == capacity.METRIC_NAMESPACE

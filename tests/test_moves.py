@@ -366,11 +366,12 @@ def test_a_logical_shard_moves_between_physical_shards_of_its_cell(env: Env) -> 
     env.clock.now += LEASE_SECONDS + 1
     Mover(env.world).run(plan_shard(env.world, US, logical, target_db))
 
+    journal = env.world.directory.get(f"move#shard#{US}:{logical}") or {}
     assert env.world.directory.get(f"shard#{US}#{logical}") == {
         "pk": f"shard#{US}#{logical}",
         "database": target_db,
-        "movedBy": env.world.directory.get(f"move#shard#{US}:{logical}")["moveId"],
-    }  # type: ignore[index]
+        "movedBy": journal["moveId"],
+    }
     for u in movers:
         assert snapshot(env, u, US, target_db).docs == before[u]
         assert api(env).write(u, "items/after", {"x": 1}) == US
