@@ -31,8 +31,8 @@ for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 os.environ.pop("AWS_PROFILE", None)
 
-from move_support import EU, US, build, cells, seed_user  # noqa: E402
 from moto import mock_aws  # noqa: E402
+from move_support import EU, US, build, cells, seed_user  # noqa: E402
 
 from cells.ops.move import Mover, plan_user  # noqa: E402
 from cells.ops.move_plan import rebalance_slice  # noqa: E402
