@@ -228,6 +228,20 @@ class Mover:
     def __init__(self, world: World, owner: str | None = None) -> None:
         self.world = world
         self.owner = owner or uuid.uuid4().hex[:12]
+        # (bucket, key) -> (source version, target version) this runner copied; (bucket, key, version) ->
+        # SHA-256 of the bytes. S3 versions are immutable, so a hash read before the freeze still holds
+        # for the same version after it: the frozen window re-reads only what changed.
+        self._copied: dict[tuple[str, str], tuple[str, str]] = {}
+        self._sha: dict[tuple[str, str, str], str] = {}
+
+    def _hashes(self, store: ObjectStore, prefix: str) -> dict[str, str]:
+        out = {}
+        for obj, (version, _) in store.latest(prefix).items():
+            cached = (store.bucket, obj, version)
+            if cached not in self._sha:
+                self._sha[cached] = store.sha256(obj, version)
+            out[obj] = self._sha[cached]
+        return out
 
     # journal helpers
     def _now(self) -> float:
@@ -354,8 +368,9 @@ class Mover:
         key = self._key(plan)
         try:
             self._steps(plan, journal, key)
-        except Exception:
-            # An orderly failure hands the lease back so that a re-run need not wait for it.
+        except (Exception, KeyboardInterrupt):
+            # An orderly failure (or Ctrl-C) hands the lease back so that a re-run need not wait for it;
+            # a killed process cannot, and its lease expires after LEASE_SECONDS.
             with contextlib.suppress(Exception):
                 self.world.directory.update(
                     key, {"leaseUntil": 0}, condition="#owner = :me", values={":me": self.owner}
@@ -370,6 +385,12 @@ class Mover:
         source = FirestoreData(self.world.firestore(plan.source, plan.source_database), plan.source_database)
         target = FirestoreData(self.world.firestore(plan.target, plan.target_database), plan.target_database)
         if state == "planned":
+            # Pre-copy while writes still flow: the frozen window then only carries what changed since.
+            self._copy(plan, scope, key, source, target, force=False, phase="precopy")
+            if scope.prefix:
+                for side in (plan.source, plan.target):
+                    self._hashes(self.world.objects(side), scope.prefix)
+            self.world.fault("precopy:done")
             self._freeze(plan, scope, move_id, source)
             self._advance(key, "planned", "frozen", {"frozenAt": self._now()})
             state = "frozen"
@@ -420,6 +441,7 @@ class Mover:
         target: FirestoreData,
         *,
         force: bool,
+        phase: str = "copy",
     ) -> Volume:
         world = self.world
         volume = Volume(users=len(scope.extra.get("users", [])) if plan.kind == "shard" else 1)
@@ -429,25 +451,30 @@ class Mover:
         for start in range(0, len(todo), BATCH):
             batch = todo[start : start + BATCH]
             target.write([(p, src_docs[p]) for p in batch])
-            world.fault("copy:documents:batch")
+            world.fault(f"{phase}:documents:batch")
             self._renew(key, {"checkpoint": batch[-1]})
-        extras = sorted(set(_documents(target, scope)) - set(src_docs))
+        extras = sorted(set(_documents(target, scope) if force else have) - set(src_docs))
         if extras:
             target.delete(extras)
         volume.documents = len(src_docs)
         volume.bytes += sum(len(canonical(d)) for d in src_docs.values())
         if scope.prefix:
             src_store, dst_store = world.objects(plan.source), world.objects(plan.target)
-            src_objects = src_store.list(scope.prefix)
-            dst_objects = {} if force else dst_store.list(scope.prefix)
-            for n, (obj, size) in enumerate(sorted(src_objects.items())):
-                if dst_objects.get(obj) != size:
-                    dst_store.copy_from(src_store, obj)
-                    world.fault("copy:objects:item")
+            src_objects = src_store.latest(scope.prefix)
+            dst_objects = {} if force else dst_store.latest(scope.prefix)
+            for n, (obj, (version, _size)) in enumerate(sorted(src_objects.items())):
+                # Copied by this runner from this very source version, and still there: nothing to do.
+                copied = self._copied.get((src_store.bucket, obj))
+                if force or obj not in dst_objects or copied != (version, dst_objects[obj][0]):
+                    new_version = dst_store.copy_from(src_store, obj)
+                    self._copied[(src_store.bucket, obj)] = (version, new_version)
+                    world.fault(f"{phase}:objects:item")
                 if n % 50 == 49:
                     self._renew(key)
+            for obj in sorted(set(dst_objects) - set(src_objects)):
+                dst_store.delete(obj)  # deleted at the source since an earlier copy
             volume.objects = len(src_objects)
-            volume.bytes += sum(src_objects.values())
+            volume.bytes += sum(size for _, size in src_objects.values())
         if scope.source_dataset and scope.target_dataset:
             column, value = scope.row_filter
             src_rows, dst_client = _rows(world, plan, scope, "source"), world.rows(plan.target)
@@ -459,7 +486,7 @@ class Mover:
                 todo_rows = missing_rows(rows, existing)
                 if todo_rows:
                     dst_client.insert(scope.target_dataset, table, todo_rows)
-                world.fault("copy:rows:table")
+                world.fault(f"{phase}:rows:table")
                 volume.rows += len(rows)
                 volume.bytes += sum(len(canonical(r)) for r in rows)
         return volume
@@ -472,13 +499,9 @@ class Mover:
         if len(dst) != len(src) or documents_checksum(dst) != sums["documentsSha256"]:
             return None
         if scope.prefix:
-            a, b = self.world.objects(plan.source), self.world.objects(plan.target)
-            ka, kb = a.list(scope.prefix), b.list(scope.prefix)
-            if set(ka) != set(kb):
-                return None
-            ha = {k: a.sha256(k) for k in ka}
-            hb = {k: b.sha256(k) for k in kb}
-            if objects_checksum(ha) != objects_checksum(hb):
+            ha = self._hashes(self.world.objects(plan.source), scope.prefix)
+            hb = self._hashes(self.world.objects(plan.target), scope.prefix)
+            if set(ha) != set(hb) or objects_checksum(ha) != objects_checksum(hb):
                 return None
             sums.update(objects=len(ha), objectsSha256=objects_checksum(ha))
         if scope.source_dataset:

@@ -290,13 +290,33 @@ class ObjectStore:
                 out[obj["Key"]] = int(obj["Size"])
         return out
 
-    def sha256(self, key: str) -> str:
-        body = self.aws.call("s3", self.region, "get_object", Bucket=self.bucket, Key=key)["Body"].read()
+    def latest(self, prefix: str) -> dict[str, tuple[str, int]]:
+        """key -> (current version id, size); deleted keys (a delete marker on top) are absent."""
+        out: dict[str, tuple[str, int]] = {}
+        for page in self.aws.pages(
+            "s3", self.region, "list_object_versions", Bucket=self.bucket, Prefix=prefix
+        ):
+            for v in page.get("Versions", []):
+                if v.get("IsLatest"):
+                    out[v["Key"]] = (str(v.get("VersionId") or "null"), int(v["Size"]))
+        return out
+
+    def sha256(self, key: str, version: str | None = None) -> str:
+        extra = {"VersionId": version} if version and version != "null" else {}
+        body = self.aws.call("s3", self.region, "get_object", Bucket=self.bucket, Key=key, **extra)[
+            "Body"
+        ].read()
         return hashlib.sha256(body).hexdigest()
 
-    def copy_from(self, source: ObjectStore, key: str) -> None:
-        """Server-side copy into this bucket (its default KMS encryption applies); re-running overwrites."""
-        self.aws.call(
+    def delete(self, key: str) -> None:
+        self.aws.call("s3", self.region, "delete_object", Bucket=self.bucket, Key=key)
+
+    def copy_from(self, source: ObjectStore, key: str) -> str:
+        """Server-side copy into this bucket (its default KMS encryption applies); re-running overwrites.
+
+        Returns the new object's version id.
+        """
+        got = self.aws.call(
             "s3",
             self.region,
             "copy_object",
@@ -305,6 +325,7 @@ class ObjectStore:
             CopySource={"Bucket": source.bucket, "Key": key},
             MetadataDirective="COPY",
         )
+        return str(got.get("VersionId") or "null")
 
     def delete_all_versions(self, prefix: str) -> int:
         """Cleanup: every version and delete marker under `prefix` (a versioned bucket keeps old ones)."""
