@@ -50,6 +50,13 @@ def assert_converged(env: Env, user: str, before, target: str, zone: str) -> Non
     assert snapshot(env, user, source["source"]) == before, "the source is untouched until cleanup"
     assert homes(env, user) == (target, target, target, zone)
     assert "frozen" not in (env.world.directory.get(f"user#{user}") or {})
+    src_db = env.world.firestore(source["source"], source["sourceDatabase"])
+    fence = src_db.collection("_moves").document(f"user-{user}").get().to_dict() or {}
+    assert (fence.get("state"), fence.get("to")) == ("moved", target), (
+        "stale writers at the source are sent on"
+    )
+    dst_db = env.world.firestore(target, source["targetDatabase"])
+    assert not dst_db.collection("_moves").document(f"user-{user}").get().exists, "the target takes writes"
 
 
 def test_an_eu_user_moves_from_the_us_cell_into_the_pilot(env: Env) -> None:

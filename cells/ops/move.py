@@ -366,6 +366,9 @@ class Mover:
     def run(self, plan: MovePlan) -> dict[str, Any]:
         journal = self._acquire(plan)
         key = self._key(plan)
+        # Resume from what the journal recorded: after the flip the directory already names the target,
+        # so a plan computed afresh would take the target for the source.
+        plan = plan_from_journal(journal)
         try:
             self._steps(plan, journal, key)
         except (Exception, KeyboardInterrupt):
