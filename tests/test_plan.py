@@ -247,5 +247,10 @@ def test_cli_plan_writes_the_json_contract(tmp_path, capsys) -> None:
 def test_the_cell_alarms_are_named_for_the_health_gate(plan_of) -> None:
     alarms = plan_of("eu-central-1").of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     names = sorted(a.inputs["name"] for a in alarms)
-    assert names == ["eu-central-1-api-5xx", "eu-central-1-api-cpu", "eu-central-1-unhealthy-targets"]
+    assert names == [
+        "eu-central-1-api-5xx",
+        "eu-central-1-api-cpu",
+        "eu-central-1-capacity",  # components/capacity.py: 80 % of myark:cell.capacity
+        "eu-central-1-unhealthy-targets",
+    ]
     assert all(a.region == "eu-central-1" for a in alarms)
