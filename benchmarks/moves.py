@@ -1,11 +1,15 @@
 """Benchmark of the mover, in the in-memory setup the tests use (moto in-process for DynamoDB, S3 and
 Cognito; fake-firestore; an in-memory BigQuery):
 
-    .venv/bin/python benchmarks/moves.py [--documents 1000] [--objects 100] [--users 1000] [--json PATH]
+    .venv/bin/python benchmarks/moves.py [--documents 1000] [--objects 100] [--users 200] [--json PATH]
 
 1. one EU user with 1,000 documents and 100 objects (and 200 BigQuery rows) moved from us-east-1 into
    eu-central-1: total time, and the frozen-write window (freeze to unfreeze). Goal: window < 5 s.
-2. `rebalance` of 1,000 users (3 documents, 1 object, 2 rows each): users per second.
+2. `rebalance` of N users (3 documents, 1 object, 2 rows each): users per second. The issue asks for
+   1,000; in-process moto cannot hold that: it deep-copies the whole directory table on every
+   TransactWriteItems (moto/dynamodb/models/__init__.py, "Create a backup in case any of the
+   transactions fail") and keeps S3 key copies, so time and memory grow with the square of the users
+   (150 users: 1.8 GiB; 1,000 users: 18 GiB after 20 minutes, stopped). The default is 200.
 
 The figures measure this program's own work plus moto's and the fakes' (every AWS call goes through
 botocore and moto's HTTP emulation); against real services, network round trips dominate instead.
@@ -93,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--documents", type=int, default=1000)
     parser.add_argument("--objects", type=int, default=100)
-    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3, help="single-user moves to run (median reported)")
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args(argv)
