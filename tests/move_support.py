@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fake_firestore import FakeFirestoreClient
+from fake_firestore import FakeFirestoreClient, transactional
 from moto import mock_aws  # noqa: F401  (moto must hook botocore before ops_support opens its session)
 from ops_support import SESSION
 
@@ -22,7 +22,7 @@ from cells.config import PROJECT_ROOT
 from cells.fleet import load_fleet
 from cells.ops.aws import Aws
 from cells.ops.move import World
-from cells.ops.move_api import CellInfo
+from cells.ops.move_api import Api, CellInfo
 from cells.ops.move_cli import cell_infos
 from cells.ops.move_plan import row_hash
 from cells.ops.move_stores import (
@@ -233,3 +233,25 @@ def homes(env: Env, user: str) -> tuple[Any, Any, Any, Any]:
     assert identity is not None
     cell, zone = identity.home(user)
     return item.get("cell"), env.kv.get(f"user:{user}"), cell, zone
+
+
+def api(env: Env) -> Api:
+    return Api(env.world.directory, env.world.firestore, env.world.cells, transactional)
+
+
+def assert_converged(env: Env, user: str, before, target: str, zone: str) -> None:
+    """Exactly once in the target, source untouched, every home agrees, nothing frozen."""
+    after_target = snapshot(env, user, target)
+    assert after_target == before, "the target holds exactly the source's documents, objects and rows"
+    source = env.world.directory.get(f"move#user#{user}")
+    assert source is not None and source["state"] == "done"
+    assert snapshot(env, user, source["source"]) == before, "the source is untouched until cleanup"
+    assert homes(env, user) == (target, target, target, zone)
+    assert "frozen" not in (env.world.directory.get(f"user#{user}") or {})
+    src_db = env.world.firestore(source["source"], source["sourceDatabase"])
+    fence = src_db.collection("_moves").document(f"user-{user}").get().to_dict() or {}
+    assert (fence.get("state"), fence.get("to")) == ("moved", target), (
+        "stale writers at the source are sent on"
+    )
+    dst_db = env.world.firestore(target, source["targetDatabase"])
+    assert not dst_db.collection("_moves").document(f"user-{user}").get().exists, "the target takes writes"
