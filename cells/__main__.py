@@ -16,6 +16,7 @@ from pathlib import Path
 from cells import scan, shard_commands, waves
 from cells.config import ConfigError
 from cells.ops import cli as ops_cli
+from cells.ops import move_cli
 from cells.plan import PlanError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -78,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     waves.register(sub)
     ops_cli.register(sub)
     scan.register(sub)
+    move_cli.register(sub)
     return parser
 
 
@@ -163,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "waves": waves.run,
             "scan": scan.run,
             **ops_cli.HANDLERS,
+            **move_cli.HANDLERS,
         }
         return handlers[args.command](args)
     except (ConfigError, UsageError) as exc:

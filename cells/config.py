@@ -245,6 +245,17 @@ class AnalyticsSpec(Model):
     )
 
 
+class CapacitySpec(Model):
+    """How many homes a cell takes: placement and moves refuse a full cell; an alarm fires at 80 %."""
+
+    max_users: int = Field(
+        1_000_000, ge=1, description="Users homed in the cell at most (placement and moves refuse beyond)."
+    )
+    max_tenants: int = Field(
+        20, ge=0, description="Dedicated tenants homed in the cell at most (tenant moves refuse beyond)."
+    )
+
+
 class GcpSpec(Model):
     project: str = Field(description="The cell's own GCP project id (its data stays in the zone).")
 
@@ -285,6 +296,10 @@ class CellSpec(Model):
         default_factory=lambda: AnalyticsSpec.model_validate({}), description="BigQuery retention."
     )
     gcp: GcpSpec = Field(description="The cell's GCP project (Firestore, BigQuery, federation).")
+    capacity: CapacitySpec = Field(
+        default_factory=lambda: CapacitySpec.model_validate({}),
+        description="Maximum users and tenants; placement and moves refuse a cell at capacity.",
+    )
     shards: ShardMap = Field(description="Logical shard count, physical shards, dedicated tenants.")
 
     @field_validator("name")

@@ -26,6 +26,7 @@ from cells.observability import canary_name, cell_dashboard_name
 from components.alarms import CellAlarms, CellAlarmsArgs
 from components.api import ApiService, ApiServiceArgs
 from components.canary import HealthCanary, HealthCanaryArgs
+from components.capacity import CapacityAlarm, CapacityAlarmArgs
 from components.data_stores import DataStores, DataStoresArgs
 from components.federation import Federation, FederationArgs
 from components.frontend import Frontend, FrontendArgs
@@ -213,6 +214,7 @@ class Cell(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        CapacityAlarm(name, CapacityAlarmArgs(cell=name, alarm_actions=[alarms.topic.arn]), opts=child)
         self.frontend = Frontend(
             name,
             FrontendArgs(

@@ -256,6 +256,7 @@ def test_the_cell_alarms_are_named_for_the_health_gate(plan_of) -> None:
         "eu-central-1-api-cpu",
         "eu-central-1-api-p99-latency",
         "eu-central-1-canary",
+        "eu-central-1-capacity",  # components/capacity.py: 80 % of myark:cell.capacity
         "eu-central-1-unhealthy-targets",
     ]
     assert all(a.region == "eu-central-1" for a in alarms)
