@@ -24,7 +24,10 @@ def canary_name(cell: str) -> str:
 
 
 # The cell's alarms (`<cell>-<suffix>`): what `cells status`, the gate and the fleet dashboard read.
-ALARM_SUFFIXES = ("api-5xx", "unhealthy-targets", "api-cpu", "api-p99-latency", "canary")
+ALARM_SUFFIXES = ("api-5xx", "unhealthy-targets", "api-cpu", "api-p99-latency", "canary", "capacity")
+# Alarms about load, not about a release: `cells status` shows them, the release gate does not fail on
+# them (a full cell is fixed by moving users, not by rolling back a good image).
+NOT_RELEASE_ALARM_SUFFIXES = ("capacity",)
 P99_LATENCY_SECONDS = 1.5  # the API's p99 target response time above which a cell is slow
 
 

@@ -386,3 +386,24 @@ def test_canary_names_fit_synthetics_limits() -> None:
     assert canary_name("eu-central-1") == "eu-central-1-health"
     long = canary_name("eu-central-1-spare-two")
     assert len(long) <= 21 and long.endswith("-health") and long != canary_name("eu-central-1-spare-one")
+
+
+def test_a_full_cell_shows_its_capacity_alarm_but_does_not_fail_the_release_gate() -> None:
+    from cells.ops.status import Alarm, CellHealth, ServiceCount, checks
+
+    def health(*alarms: str) -> CellHealth:
+        return CellHealth(
+            cell="eu-central-1",
+            region="eu-central-1",
+            services=(ServiceCount("eu-central-1-api", "arn:svc", 2, 2),),
+            alarms=tuple(Alarm(a, f"arn:{a}", "Threshold Crossed") for a in alarms),
+        )
+
+    capacity = checks(health("eu-central-1-capacity"))
+    assert [c.ok for c in capacity if c.kind == "alarm"] == [True]
+    assert "load, not the release" in next(c.detail for c in capacity if c.kind == "alarm")
+    errors = checks(health("eu-central-1-capacity", "eu-central-1-api-5xx"))
+    assert [(c.name, c.ok) for c in errors if c.kind == "alarm"] == [
+        ("eu-central-1-capacity", True),
+        ("eu-central-1-api-5xx", False),
+    ]

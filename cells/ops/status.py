@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cells.naming import TAG_CELL
-from cells.observability import canary_name
+from cells.observability import NOT_RELEASE_ALARM_SUFFIXES, canary_name
 from cells.ops.aws import Aws
 from cells.ops.report import table
 
@@ -190,7 +190,13 @@ def checks(health: CellHealth, now: datetime | None = None) -> list[Check]:
         out.append(release_check(health.expected_task_definition, health.services))
     if health.canary is not None:
         out.append(canary_check(health.canary, now or datetime.now(UTC)))
-    out += [Check("alarm", a.name, False, f"in ALARM: {a.reason}") for a in health.alarms]
+    load_alarms = {f"{health.cell}-{s}" for s in NOT_RELEASE_ALARM_SUFFIXES}
+    out += [
+        Check("alarm", a.name, True, f"in ALARM (load, not the release: see cells rebalance): {a.reason}")
+        if a.name in load_alarms
+        else Check("alarm", a.name, False, f"in ALARM: {a.reason}")
+        for a in health.alarms
+    ]
     if not health.target_groups and not health.services:
         out.append(
             Check(
