@@ -1,7 +1,7 @@
 // Router vs pass-through throughput, both in workerd (Miniflare 4), same stubbed upstream,
 // WITH token verification on (RS256 against a key set, as in production).
 //
-//   node bench/bench.mjs [--n 5000] [--concurrency 16] [--batch 250] [--rounds 3] [--users 1000]
+//   node bench/bench.mjs [--n 5000] [--concurrency 16] [--batch 500] [--rounds 3] [--users 1000]
 //                        [--zipf 1.0] [--cold 400] [--json PATH] [--e2e]
 //
 // Workers in one Miniflare instance:
@@ -19,7 +19,10 @@
 // (wall time per request at the same concurrency, and workerd CPU per request).
 // Each round sends N requests to each worker in batches that alternate router, passthrough,
 // passthrough, router, ... so that noise from a shared machine hits both alike.
-// rps = requests / time over all rounds; PASS when router rps / passthrough rps >= 0.90.
+// Each pair of adjacent batches (same tokens, back to back) gives one ratio router rps /
+// passthrough rps; the figure is the MEDIAN of these pair ratios over all rounds, which a burst of
+// load from another process on a shared machine moves by one pair at most. PASS when it is >= 0.90.
+// Also reported: per-round rps and ratios, and the aggregate ratio (requests / time over all rounds).
 // Also reported: workerd CPU time per request (from /proc, Linux), which other processes on
 // the machine do not distort. --e2e adds a client's-eye figure through dispatchFetch
 // (HTTP over loopback), where Node and Miniflare's entry worker dominate.
@@ -37,7 +40,7 @@ const opt = (name, dflt) => {
 };
 const N = Number(opt("n", 5000));
 const CONCURRENCY = Number(opt("concurrency", 16));
-const BATCH = Number(opt("batch", 250));
+const BATCH = Number(opt("batch", 500));
 const ROUNDS = Number(opt("rounds", 3));
 const JSON_PATH = opt("json", null);
 const E2E = args.includes("--e2e");
@@ -228,7 +231,7 @@ try {
   });
   await probe.arrayBuffer();
   seen.add(0);
-  if (probe.status !== 200 || probe.headers.get("x-myark-cell") !== CELL_OF(0)) {
+  if (probe.status !== 200 || (!process.env.BENCH_ROUTER_SCRIPT && probe.headers.get("x-myark-cell") !== CELL_OF(0))) {
     throw new Error(`router probe failed: ${probe.status} ${probe.headers.get("x-myark-cell")}`);
   }
   const forged = await mf.dispatchFetch("https://api.myark.io/v1/me", {
@@ -244,15 +247,18 @@ try {
   const perRound = [];
   let k = 0;
   for (let r = 0; r < ROUNDS; r++) {
-    const round = { router: { n: 0, ms: 0 }, passthrough: { n: 0, ms: 0 } };
+    const round = { router: { n: 0, ms: 0 }, passthrough: { n: 0, ms: 0 }, pairs: [] };
     for (let done = 0; done < N; done += BATCH, k++) {
       const size = Math.min(BATCH, N - done);
       const seq = userSeq(size, true); // the same tokens for both
+      const pair = {};
       for (const w of k % 2 ? ["passthrough", "router"] : ["router", "passthrough"]) {
         const b = await batch(w, seq);
         for (const a of [acc[w], round[w]]) { a.n += size; a.ms += b.ms; }
         acc[w].cpu += b.cpu ?? 0;
+        pair[w] = b.ms;
       }
+      round.pairs.push(pair.passthrough / pair.router); // = router rps / passthrough rps
     }
     perRound.push(round);
   }
@@ -282,21 +288,28 @@ try {
   const rps = (a) => a.n / (a.ms / 1000);
   const router = rps(acc.router);
   const passthrough = rps(acc.passthrough);
-  const ratio = router / passthrough;
+  const median = (xs) => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  };
+  const pairRatios = perRound.flatMap((r) => r.pairs);
+  const ratio = median(pairRatios);
+  const aggregateRatio = router / passthrough;
   const pass = ratio >= THRESHOLD;
   const cpuUs = (a) => (pids.length ? (a.cpu / a.n) * 1e6 : null);
   const fmt = (x) => x.toFixed(0).padStart(6);
 
   console.log(`in workerd: ${N} requests per worker per round, concurrency ${CONCURRENCY}, alternating batches of ${BATCH}, ${ROUNDS} rounds`);
   for (const [i, r] of perRound.entries()) {
-    console.log(`  round ${i + 1}: router ${fmt(rps(r.router))} rps  passthrough ${fmt(rps(r.passthrough))} rps  ratio ${(rps(r.router) / rps(r.passthrough)).toFixed(3)}`);
+    console.log(`  round ${i + 1}: router ${fmt(rps(r.router))} rps  passthrough ${fmt(rps(r.passthrough))} rps  ratio ${(rps(r.router) / rps(r.passthrough)).toFixed(3)}  median of its ${r.pairs.length} pairs ${median(r.pairs).toFixed(3)}`);
   }
   const cpuNote = (a) => (pids.length ? `   workerd CPU ${cpuUs(a).toFixed(0)} us/request (incl. driver and upstream)` : "");
   console.log(`router       ${fmt(router)} rps${cpuNote(acc.router)}`);
   console.log(`passthrough  ${fmt(passthrough)} rps${cpuNote(acc.passthrough)}`);
   const cpuRatio = pids.length ? cpuUs(acc.passthrough) / cpuUs(acc.router) : null;
   if (cpuRatio !== null) console.log(`CPU-based ratio (passthrough CPU / router CPU per request): ${cpuRatio.toFixed(3)}`);
-  console.log(`ratio router/passthrough ${ratio.toFixed(3)} (threshold ${THRESHOLD}) ${pass ? "PASS" : "FAIL"}`);
+  console.log(`aggregate ratio (all requests / all time) ${aggregateRatio.toFixed(3)}; pair ratios from ${Math.min(...pairRatios).toFixed(3)} to ${Math.max(...pairRatios).toFixed(3)}`);
+  console.log(`ratio router/passthrough (median of ${pairRatios.length} pairs) ${ratio.toFixed(3)} (threshold ${THRESHOLD}) ${pass ? "PASS" : "FAIL"}`);
   console.log(`verified-token cache: ${USERS} users, Zipf ${ZIPF}: hit ratio ${(hitRatio * 100).toFixed(1)} % over ${measured} measured requests`);
   console.log(`cold verification (${COLD} never-seen tokens vs a cached one, ${CONCURRENCY} in flight): ${coldCost.ms_per_request_cold.toFixed(3)} ms vs ${coldCost.ms_per_request_cached.toFixed(3)} ms of wall time per request: ${coldCost.verify_ms.toFixed(3)} ms` +
     (coldCost.verify_cpu_us === null ? "" : `, workerd CPU ${coldCost.verify_cpu_us.toFixed(0)} us`) + " per cold verification");
@@ -332,9 +345,12 @@ try {
     const pkg = JSON.parse(readFileSync(here("../node_modules/miniflare/package.json"), "utf8"));
     await writeFile(JSON_PATH, JSON.stringify({
       n: N, concurrency: CONCURRENCY, batch: BATCH, rounds: ROUNDS,
-      router_rps: router, passthrough_rps: passthrough, ratio, threshold: THRESHOLD, pass,
+      router_rps: router, passthrough_rps: passthrough, ratio, ratio_statistic: "median of pair ratios",
+      aggregate_ratio: aggregateRatio, pair_ratios: pairRatios, threshold: THRESHOLD, pass,
       verification: { users: USERS, zipf: ZIPF, token_cache_hit_ratio: hitRatio, measured_requests: measured, cold: coldCost },
-      per_round: perRound.map((r) => ({ router_rps: rps(r.router), passthrough_rps: rps(r.passthrough) })),
+      per_round: perRound.map((r) => ({
+        router_rps: rps(r.router), passthrough_rps: rps(r.passthrough), ratio: rps(r.router) / rps(r.passthrough), median_pair_ratio: median(r.pairs),
+      })),
       workerd_cpu_us_per_request: pids.length ? { router: cpuUs(acc.router), passthrough: cpuUs(acc.passthrough), ratio: cpuRatio } : null,
       e2e, node: process.version, miniflare: pkg.version,
     }, null, 2) + "\n");

@@ -321,8 +321,7 @@ async function verifyToken(token, env, ctx) {
 
 // ---- request inputs ---------------------------------------------------------
 // The myark_cell cookie, only when it is unambiguous: exactly one, split on `;` only (RFC 6265).
-function cookieCell(headers) {
-  const c = headers.get("cookie");
+function cookieCell(c) {
   if (!c) return undefined;
   let found;
   let count = 0;
@@ -354,33 +353,43 @@ function countryZone(env, country) {
 const DROPPED = new Set([...HOP_BY_HOP, ...FORWARDING]);
 
 // The headers a cell receives: the client's, less hop-by-hop, forwarding and internal ones.
+// One pass over the client's headers (the hot path): returns the kept [name, value] pairs (handed
+// to fetch as they are, so no Headers copy, delete or set calls) and the few values the router
+// reads itself. Names come lowercased from Headers iteration.
 function cleanHeaders(request) {
-  const headers = new Headers(request.headers);
-  const conn = headers.get("connection");
-  const listed = conn ? conn.split(",").map((s) => s.trim().toLowerCase().replace(/_/g, "-")) : [];
-  let drop;
-  for (const name of headers.keys()) {
+  let pairs = [];
+  let conn = null;
+  let ip = null;
+  let authorization = null;
+  let cookie = null;
+  for (const pair of request.headers) {
+    const name = pair[0];
+    if (name === "authorization") authorization = pair[1];
+    else if (name === "cookie") cookie = pair[1];
+    else if (name === "cf-connecting-ip") ip = pair[1];
+    else if (name === "connection") conn = pair[1];
     const n = name.includes("_") ? name.replace(/_/g, "-") : name;
-    if (n.startsWith(INTERNAL_PREFIX) || DROPPED.has(n) || listed.includes(n)) (drop ??= []).push(name);
+    if (n.startsWith(INTERNAL_PREFIX) || DROPPED.has(n)) continue;
+    pairs.push(pair);
   }
-  if (drop) for (const name of drop) headers.delete(name);
+  if (conn) {
+    // headers named by Connection are hop-by-hop too
+    const listed = conn.split(",").map((s) => s.trim().toLowerCase().replace(/_/g, "-"));
+    pairs = pairs.filter(([name]) => !listed.includes(name.includes("_") ? name.replace(/_/g, "-") : name));
+  }
   // The client's address as Cloudflare saw it (clients cannot set CF-Connecting-IP through
   // Cloudflare); the cell's web ACL rate-limits on x-myark-client-ip.
-  const ip = request.headers.get("cf-connecting-ip");
-  if (ip) {
-    headers.set("x-forwarded-for", ip);
-    headers.set("x-myark-client-ip", ip);
-  }
-  headers.set("x-forwarded-proto", "https");
-  return headers;
+  if (ip) pairs.push(["x-forwarded-for", ip], ["x-myark-client-ip", ip]);
+  pairs.push(["x-forwarded-proto", "https"]);
+  return { pairs, authorization, cookie };
 }
 
 // ---- forwarding ---------------------------------------------------------------
 async function forward(request, url, headers, origin, cellName, reason, auth) {
-  headers.set("x-myark-route-reason", reason);
-  if (cellName) headers.set("x-myark-cell", cellName);
+  headers.push(["x-myark-route-reason", reason]);
+  if (cellName) headers.push(["x-myark-cell", cellName]);
   // the cell's origin secret: proves to its load balancer that the request comes from the router
-  if (auth) headers.set("x-myark-origin-auth", auth);
+  if (auth) headers.push(["x-myark-origin-auth", auth]);
   const init = { method: request.method, headers, redirect: "manual" };
   // streamed, never buffered; a GET or HEAD here has at most an empty body, never forwarded
   if (request.body !== null && request.method !== "GET" && request.method !== "HEAD") init.body = request.body;
@@ -407,7 +416,8 @@ export default {
     if (bodyless && request.body !== null && request.headers.get("content-length") !== "0") {
       return jsonError(400, { error: "body_not_allowed", method: request.method });
     }
-    const headers = cleanHeaders(request);
+    const clean = cleanHeaders(request);
+    const headers = clean.pairs;
 
     // 2. /auth and /auth/* -> control plane (sign-in: no token to verify yet)
     if (url.pathname === "/auth" || url.pathname.startsWith("/auth/")) {
@@ -421,7 +431,7 @@ export default {
     }
 
     // 3. identity: a present Authorization header must carry a valid token, else 401
-    const auth = request.headers.get("authorization");
+    const auth = clean.authorization;
     let claims = null;
     if (auth !== null) {
       const m = /^bearer +(\S+) *$/i.exec(auth);
@@ -436,7 +446,10 @@ export default {
     }
 
     // 4. the cell table (cached per isolate)
-    const t = await getTable(env, ctx);
+    // hot path: a fresh cached table is used without an await
+    const t = table && Date.now() - table.loadedAt < numberVar(env, "CELL_CACHE_TTL_SECONDS", 30) * 1000
+      ? table
+      : await getTable(env, ctx);
     if (!t) return jsonError(503, { error: "directory_unavailable" });
 
     let cell;
@@ -470,7 +483,7 @@ export default {
       }
     } else {
       // 5b. anonymous: a cookie naming an active cell, else the country zone's placement cell
-      const fromCookie = t.cells.get(cookieCell(request.headers) ?? "");
+      const fromCookie = t.cells.get(cookieCell(clean.cookie) ?? "");
       if (fromCookie && statusOf(t, fromCookie.name) === "active") {
         cell = fromCookie;
         reason = "cookie";
