@@ -61,18 +61,21 @@ def lean_moto() -> Iterator[None]:
     """moto without its two whole-store copies (see the module docstring); restored on exit."""
     import moto.dynamodb.models as ddb_models
     import moto.s3.models as s3_models
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
     from moto.s3.utils import _VersionedKeyStore
 
     backend = ddb_models.DynamoDBBackend
     real_transact, real_versions = backend.transact_write_items, s3_models.S3Backend.list_object_versions
-    real_copy = ddb_models.copy
+    namespace: dict[str, Any] = ddb_models.__dict__  # moto imported `copy` there
+    real_copy = namespace["copy"]
 
     class TableCopyIsIdentity:
         """moto's `copy` module as the transaction sees it: a Table is not copied (items are backed up below)."""
 
         @staticmethod
         def deepcopy(value: Any, memo: Any = None) -> Any:
-            return value if isinstance(value, ddb_models.Table) else copy.deepcopy(value, memo)
+            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         backups: list[tuple[Any, Any, Any, Any]] = []
@@ -85,12 +88,12 @@ def lean_moto() -> Iterator[None]:
             attrs = op.get("Key") or op.get("Item") or {}
             if table.hash_key_attr not in attrs or table.range_key_attr is not None:
                 return real_transact(self, transact_items)  # not this benchmark's shape: moto's own way
-            hash_key = ddb_models.DynamoType(attrs[table.hash_key_attr])
+            hash_key = DynamoType(attrs[table.hash_key_attr])
             present = hash_key in table.items
             backups.append(
                 (table, hash_key, present, copy.deepcopy(table.items[hash_key]) if present else None)
             )
-        ddb_models.copy = TableCopyIsIdentity  # type: ignore[assignment]
+        namespace["copy"] = TableCopyIsIdentity
         try:
             return real_transact(self, transact_items)
         except Exception:
@@ -101,7 +104,7 @@ def lean_moto() -> Iterator[None]:
                     table.items.pop(hash_key, None)
             raise
         finally:
-            ddb_models.copy = real_copy
+            namespace["copy"] = real_copy
 
     def list_object_versions(self: Any, bucket_name: str, *args: Any, **kwargs: Any) -> Any:
         prefix = kwargs.get("prefix") or ""

@@ -67,6 +67,11 @@ def test_an_incoming_tenant_is_accepted_and_the_target_provisions_its_stores(mov
     assert datasets == {dataset_id(WEST), dataset_id(WEST, ACME)}
 
 
+def second_target(root: Path) -> None:
+    add_us_cell(root, "us-east-2", "10.80.0.0/16")
+    edit_cell(root, "us-east-2", tenants({ACME: INCOMING}))
+
+
 REFUSED: list[tuple[str, str, Callable[[Path], None], tuple[str, ...]]] = [
     (
         "unknown-source",
@@ -91,10 +96,7 @@ REFUSED: list[tuple[str, str, Callable[[Path], None], tuple[str, ...]]] = [
     (
         "two-targets",
         "us-east-2",
-        lambda root: (
-            add_us_cell(root, "us-east-2", "10.80.0.0/16"),
-            edit_cell(root, "us-east-2", tenants({ACME: INCOMING})),
-        ),
+        lambda root: second_target(root),
         ("tenant acme-insurance is already moving to cell us-west-2", "one target at a time"),
     ),
     (
