@@ -343,6 +343,12 @@ class CellSpec(Model):
             )
         self._zone = zone
         for tenant, home in self.shards.tenants.items():
+            if home.moving_from == self.name:
+                raise ValueError(
+                    f"shards.tenants.{tenant}.movingFrom: {home.moving_from!r} is this cell; movingFrom names "
+                    "the tenant's home cell while the tenant moves here from there (remove it once the tenant "
+                    "lives here)"
+                )
             if home.residency is not None and home.residency not in zones:
                 raise ValueError(
                     f"shards.tenants.{tenant}.residency: {home.residency!r} is not a residency zone"

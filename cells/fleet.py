@@ -14,6 +14,7 @@ from cells.config import (
     PROJECT_ROOT,
     ConfigError,
     StackSettings,
+    did_you_mean,
     list_stacks,
     parse_stack,
     read_stack_file,
@@ -132,6 +133,43 @@ def _project(root: Path) -> str | None:
     return doc.get("name") if isinstance(doc, dict) else None
 
 
+def _check_incoming_tenants(fleet: Fleet, homes: dict[str, str]) -> None:
+    """A tenant in transit: declared with `movingFrom: <home>` in exactly one other cell of its zone."""
+    by_name = {s.cell.name: s for s in fleet.cells}
+    incoming: dict[str, str] = {}
+    for s in fleet.cells:
+        for tenant, home in s.cell.shards.tenants.items():
+            source = home.moving_from
+            if source is None:
+                continue
+            where = f"{s.file}: {NAMESPACE}:cell.shards.tenants.{tenant}.movingFrom"
+            if source not in by_name:
+                raise ConfigError(
+                    f"{where}: {source!r} is not a cell of the fleet{did_you_mean(source, by_name)}; "
+                    f"cells: {', '.join(sorted(by_name))}"
+                )
+            if homes.get(tenant) != source:
+                actual = (
+                    f"its home is cell {homes[tenant]}" if tenant in homes else "no cell declares it as home"
+                )
+                raise ConfigError(
+                    f"{where}: cell {source} does not declare tenant {tenant} ({actual}); movingFrom names the "
+                    "cell the tenant lives in, which keeps declaring it until the move is cleaned up"
+                )
+            src_zone = by_name[source].cell.zone
+            if s.cell.zone != src_zone:
+                raise ConfigError(
+                    f"{where}: cell {s.cell.name} is in zone {s.cell.zone!r} and the tenant's home {source} in "
+                    f"zone {src_zone!r}; a tenant moves only between cells of its residency zone"
+                )
+            if tenant in incoming:
+                raise ConfigError(
+                    f"{where}: tenant {tenant} is already moving to cell {incoming[tenant]}; one target at a "
+                    "time (remove movingFrom from one of them)"
+                )
+            incoming[tenant] = s.cell.name
+
+
 def _check_global_stack_ref(s: StackSettings, glob: StackSettings, fleet: Fleet, root: Path) -> None:
     """`myark:globalStack` must name this project and the fleet's global stack, as the real
     StackReference resolves it (org/project/stack); the offline plan reads only the file."""
@@ -198,13 +236,17 @@ def check_fleet(fleet: Fleet, root: Path = PROJECT_ROOT) -> None:
                     f"{s.file}: {NAMESPACE}:edge.{name}: {value} differs from {expected} in {glob.file}; "
                     "a cell registers with the fleet's one edge, so every stack's edge settings are the same"
                 )
-        for tenant in cell.shards.tenants:
+        for tenant, home in cell.shards.tenants.items():
+            if home.moving_from is not None:
+                continue  # an incoming declaration: checked below, once every home is known
             if tenant in tenants:
                 raise ConfigError(
                     f"{s.file}: {NAMESPACE}:cell.shards.tenants.{tenant}: tenant already has its home in "
-                    f"cell {tenants[tenant]}; a tenant lives in exactly one cell"
+                    f"cell {tenants[tenant]}; a tenant lives in exactly one cell (while it moves, declare it "
+                    f"in the target cell with movingFrom: {tenants[tenant]})"
                 )
             tenants[tenant] = cell.name
+    _check_incoming_tenants(fleet, tenants)
     zones = [z for z in fleet.zones if fleet.cells_in_zone(z)]
     for zone in zones:
         defaults = [s for s in fleet.cells_in_zone(zone) if s.cell.default_for_zone]

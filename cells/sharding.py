@@ -243,6 +243,12 @@ class TenantShard(_Model):
         None,
         description="The residency zone the tenant's contract requires (e.g. eu); checked against the cell.",
     )
+    moving_from: str | None = Field(
+        None,
+        description="Only while the tenant moves here: the cell that is its home (and declares it without "
+        "movingFrom). Both cells then provision the tenant's database and dataset; `cells move tenant` "
+        "copies into these. Remove it once the source no longer declares the tenant.",
+    )
 
 
 class ShardMap(_Model):

@@ -120,22 +120,41 @@ def plan_user(world: World, user: str, target: str) -> MovePlan:
 
 
 def tenant_home(world: World, tenant: str) -> tuple[CellInfo, str, str]:
-    """(home cell, physical database, residency zone) of a dedicated tenant."""
+    """(home cell, physical database, residency zone) of a dedicated tenant.
+
+    The home is the directory's (after a first move), else the cell that declares the tenant without
+    `movingFrom` (a declaration with it is the target of a move in progress, not a home)."""
     moved = world.directory.get(f"tenant#{tenant}")
-    for info in world.cells.values():
-        shard = info.shards.tenants.get(tenant)
-        if shard is None:
-            continue
-        home = world.cell(moved["cell"]) if moved and "cell" in moved else info
-        return home, shard.physical, shard.residency or info.zone
-    raise MoveRefused(f"unknown tenant {tenant!r}: no cell's myark:cell.shards.tenants declares it")
+    declared = [
+        (info, shard)
+        for info in world.cells.values()
+        if (shard := info.shards.tenants.get(tenant)) is not None
+    ]
+    if not declared:
+        raise MoveRefused(f"unknown tenant {tenant!r}: no cell's myark:cell.shards.tenants declares it")
+    if moved and "cell" in moved:
+        home = world.cell(moved["cell"])
+        shard = home.shards.tenants.get(tenant) or declared[0][1]
+    else:
+        home, shard = next(((i, t) for i, t in declared if t.moving_from is None), declared[0])
+    zone = shard.residency or next((t.residency for _, t in declared if t.residency), None) or home.zone
+    return home, shard.physical, zone
 
 
 def plan_tenant(world: World, tenant: str, target: str) -> MovePlan:
     source, physical, zone = tenant_home(world, tenant)
     dest = world.cell(target)
     check_residency("tenant", tenant, zone, target, dest.zone)
-    return MovePlan("tenant", tenant, source.name, dest.name, zone, physical, physical)
+    incoming = dest.shards.tenants.get(tenant)
+    if incoming is None and source.name != dest.name:
+        raise MoveRefused(
+            f"refusing to move tenant {tenant} to {target}: {target} has no Firestore database or BigQuery "
+            f"dataset for it; declare it there first (myark:cell.shards.tenants.{tenant} with movingFrom: "
+            f"{source.name} in the stack file of {target}) and run `pulumi up` on {target}"
+        )
+    return MovePlan(
+        "tenant", tenant, source.name, dest.name, zone, physical, incoming.physical if incoming else physical
+    )
 
 
 def plan_shard(world: World, cell_name: str, logical: int, physical: str) -> MovePlan:
