@@ -111,7 +111,9 @@ class Plan:
         return {
             "project": self.project,
             "stack": self.stack,
-            "resources": [r.to_json() for r in self.resources],
+            # Sorted by URN: the engine registers resources in whatever order their inputs resolve,
+            # and a plan must read (and diff) the same on every run.
+            "resources": [r.to_json() for r in sorted(self.resources, key=lambda r: r.urn)],
             "outputs": self.outputs,
             "violations": self.violations,
         }
