@@ -31,6 +31,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from cells.errors import ConfigError  # re-exported: the config layer raises it
 from cells.regions import REGIONS, Residency, Zone, zone_of_region
 from cells.sharding import ShardMap
 
@@ -114,10 +115,6 @@ def _known_region(value: str) -> str:
 
 LogRetention = Annotated[int, AfterValidator(_log_retention)]
 KnownRegion = Annotated[str, AfterValidator(_known_region)]
-
-
-class ConfigError(Exception):
-    """A user mistake in config: the message is the whole story, never a traceback."""
 
 
 class Model(BaseModel):
