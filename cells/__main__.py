@@ -139,7 +139,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     print(render_summary(plan))
     print(f"{len(broken)} provider-rule violations")
     if args.json:
-        write_output(args.json, json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n")
+        write_output(args.json, json.dumps(plan.to_json(by_urn=True), indent=2, sort_keys=False) + "\n")
         print(f"wrote {args.json}")
     if args.diagram:
         from cells.diagram import mermaid
