@@ -900,26 +900,6 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def from_runtime(
-    zones: Mapping[str, Zone] | None = None, global_file: str = "the global stack file"
-) -> StackSettings:
-    """The config the Pulumi engine handed this program (real run or offline plan)."""
-    import pulumi
-    from pulumi.runtime import config as runtime_config
-
-    raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
-    stack = pulumi.get_stack()
-    return parse_stack(
-        stack,
-        {k: _decode(v) for k, v in raw.items()},
-        secret_keys,
-        f"Pulumi.{stack}.yaml",
-        zones,
-        global_file,
-    )
-
-
 @dataclass(frozen=True)
 class StackFile:
     """A stack file as written: plain values, and the keys held as secrets (`secure:`)."""
