@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/sharding.py [--ids N] [--json PATH]
 
-Goals (DESIGN.md: "lookups at hash speed, uniform spread, optimal movement on resharding"):
+Goals (lookups at hash speed, uniform spread, optimal movement on resharding):
 max/mean load at most 1.02 over 1M ids, and the share of keys changing logical shard within 0.5
 percentage points of the optimum. Speed is reported, not judged: it depends on the machine.
 """

@@ -14,16 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cells import scan, shard_commands, waves
-from cells.config import ConfigError
+from cells.errors import UsageError, UserError, write_output
 from cells.ops import cli as ops_cli
 from cells.ops import move_cli
 from cells.plan import PlanError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """A wrong argument: exit 2 with one message."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -108,7 +104,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
     from cells.plan import record_plan
 
     if args.doc:
-        Path(args.doc).write_text(provider_rules.markdown_table())
+        write_output(args.doc, provider_rules.markdown_table(), "--doc")
         print(f"wrote {args.doc}")
         return EXIT_OK
     plans = [record_plan(stack) for stack in list_stacks()]
@@ -143,12 +139,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     print(render_summary(plan))
     print(f"{len(broken)} provider-rule violations")
     if args.json:
-        Path(args.json).write_text(json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n")
+        write_output(args.json, json.dumps(plan.to_json(by_urn=True), indent=2, sort_keys=False) + "\n")
         print(f"wrote {args.json}")
     if args.diagram:
         from cells.diagram import mermaid
 
-        Path(args.diagram).write_text(mermaid(plan) + "\n")
+        write_output(args.diagram, mermaid(plan) + "\n", "--diagram")
         print(f"wrote {args.diagram}")
     return EXIT_FAILED if mandatory or broken else EXIT_OK
 
@@ -168,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             **move_cli.HANDLERS,
         }
         return handlers[args.command](args)
-    except (ConfigError, UsageError) as exc:
+    except UserError as exc:  # config, usage, refusal, output file: one message, exit 2
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
     except PlanError as exc:

@@ -31,6 +31,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from cells.errors import ConfigError  # re-exported: the config layer raises it
 from cells.regions import REGIONS, Residency, Zone, zone_of_region
 from cells.sharding import ShardMap
 
@@ -114,10 +115,6 @@ def _known_region(value: str) -> str:
 
 LogRetention = Annotated[int, AfterValidator(_log_retention)]
 KnownRegion = Annotated[str, AfterValidator(_known_region)]
-
-
-class ConfigError(Exception):
-    """A user mistake in config: the message is the whole story, never a traceback."""
 
 
 class Model(BaseModel):
@@ -907,26 +904,6 @@ def _decode(value: Any) -> Any:
         except json.JSONDecodeError:
             return value
     return value
-
-
-def from_runtime(
-    zones: Mapping[str, Zone] | None = None, global_file: str = "the global stack file"
-) -> StackSettings:
-    """The config the Pulumi engine handed this program (real run or offline plan)."""
-    import pulumi
-    from pulumi.runtime import config as runtime_config
-
-    raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
-    stack = pulumi.get_stack()
-    return parse_stack(
-        stack,
-        {k: _decode(v) for k, v in raw.items()},
-        secret_keys,
-        f"Pulumi.{stack}.yaml",
-        zones,
-        global_file,
-    )
 
 
 @dataclass(frozen=True)

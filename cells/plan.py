@@ -107,11 +107,15 @@ class Plan:
     def counts(self, key: Callable[[PlannedResource], Any]) -> Counter:
         return Counter(key(r) for r in self.cloud_resources())
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, by_urn: bool = False) -> dict[str, Any]:
+        """Plain data in registration order (a resource after those it reads: the scan's translation
+        relies on it); `by_urn` sorts instead, so two runs give the same bytes (the order the engine
+        registers resources in varies from run to run)."""
+        resources = sorted(self.resources, key=lambda r: r.urn) if by_urn else self.resources
         return {
             "project": self.project,
             "stack": self.stack,
-            "resources": [r.to_json() for r in self.resources],
+            "resources": [r.to_json() for r in resources],
             "outputs": self.outputs,
             "violations": self.violations,
         }

@@ -5,15 +5,17 @@ It decides what to build from the stack's config (`myark:kind`), never from the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_gcp as gcp
 
-from cells.config import NAMESPACE, PROJECT_ROOT, ConfigError, StackSettings, from_runtime
+from cells.config import NAMESPACE, PROJECT_ROOT, ConfigError, StackSettings, _decode, parse_stack
 from cells.fleet import Fleet, load_fleet
 from cells.naming import api_host, app_callback_url, control_plane_host, stack_tags
+from cells.regions import Zone
 from components.guardrails import GuardrailsArgs, ResidencyGuardrails
 from components.tagging import register_tags
 
@@ -224,4 +226,24 @@ def _fleet_dashboard(
         dashboard_name=FLEET_DASHBOARD_NAME,
         dashboard_body=account_id.apply(lambda account: fleet_dashboard_body(cells, account)),
         opts=opts,
+    )
+
+
+def from_runtime(
+    zones: Mapping[str, Zone] | None = None, global_file: str = "the global stack file"
+) -> StackSettings:
+    """The config the Pulumi engine handed this program (real run or offline plan)."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
+    stack = pulumi.get_stack()
+    return parse_stack(
+        stack,
+        {k: _decode(v) for k, v in raw.items()},
+        secret_keys,
+        f"Pulumi.{stack}.yaml",
+        zones,
+        global_file,
     )

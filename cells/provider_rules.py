@@ -28,6 +28,7 @@ from typing import Any
 
 from cells.naming import callback_url_problem
 from cells.plan import Plan, PlannedResource
+from cells.regions import ELB_LOG_ACCOUNTS, ELB_LOG_SERVICE, elb_log_principal  # noqa: F401  # region facts, re-exported
 
 # pulumi-aws (Terraform bridge) autonaming: the logical name, "-", then 7 random characters.
 AUTONAME_RANDOM = "abcdefg"
@@ -36,40 +37,9 @@ AUTONAME_SOURCE = "https://www.pulumi.com/docs/iac/concepts/resources/names/#aut
 # CloudFront's one hosted zone id: the alias target zone of every CloudFront distribution.
 CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
 
-# ELB access logs: regions available before August 2022 deliver as the region's ELB account;
-# newer regions as the log-delivery service principal.
-ELB_LOG_ACCOUNTS = {
-    "us-east-1": "127311923021",
-    "us-east-2": "033677994240",
-    "us-west-1": "027434742980",
-    "us-west-2": "797873946194",
-    "ca-central-1": "985666609251",
-    "eu-central-1": "054676820928",
-    "eu-west-1": "156460612806",
-    "eu-west-2": "652711504416",
-    "eu-west-3": "009996457667",
-    "eu-north-1": "897822967062",
-    "eu-south-1": "635631232127",
-    "ap-northeast-1": "582318560864",
-    "ap-northeast-2": "600734575887",
-    "ap-northeast-3": "383597477331",
-    "ap-southeast-1": "114774131450",
-    "ap-southeast-2": "783225319266",
-    "ap-south-1": "718504428378",
-    "sa-east-1": "507241528517",
-}
-ELB_LOG_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
 ELB_LOGS_SOURCE = (
     "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html"
 )
-
-
-def elb_log_principal(region: str) -> dict[str, str]:
-    """The principal ELB writes access logs as, in `region` (its account, or the service)."""
-    account = ELB_LOG_ACCOUNTS.get(region)
-    if account:
-        return {"AWS": f"arn:aws:iam::{account}:root"}
-    return {"Service": ELB_LOG_SERVICE}
 
 
 # Cloud KMS multi-region and dual-region locations; regional ones are GCP region names.

@@ -180,3 +180,36 @@ _KMS_FOR_LOCATION = {"eur3": "europe", "nam5": "us", "EU": "europe", "US": "us"}
 
 def kms_location_for(location: str) -> str:
     return _KMS_FOR_LOCATION.get(location, location)
+
+
+# ELB access logs: regions available before August 2022 deliver as the region's ELB account;
+# newer regions as the log-delivery service principal.
+ELB_LOG_ACCOUNTS = {
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+    "ca-central-1": "985666609251",
+    "eu-central-1": "054676820928",
+    "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416",
+    "eu-west-3": "009996457667",
+    "eu-north-1": "897822967062",
+    "eu-south-1": "635631232127",
+    "ap-northeast-1": "582318560864",
+    "ap-northeast-2": "600734575887",
+    "ap-northeast-3": "383597477331",
+    "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266",
+    "ap-south-1": "718504428378",
+    "sa-east-1": "507241528517",
+}
+ELB_LOG_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
+
+
+def elb_log_principal(region: str) -> dict[str, str]:
+    """The principal ELB writes access logs as, in `region` (its account, or the service)."""
+    account = ELB_LOG_ACCOUNTS.get(region)
+    if account:
+        return {"AWS": f"arn:aws:iam::{account}:root"}
+    return {"Service": ELB_LOG_SERVICE}

@@ -429,19 +429,26 @@ def run_parliament(documents: list[IamDocument]) -> list[list[dict[str, Any]]]:
     return json.loads(proc.stdout)
 
 
+CLOUDFLARE_EDGE = {"provider": "cloudflare", "cloudflareAccountId": "a" * 32, "cloudflareZoneId": "b" * 32}
+
+
+def switch_to_cloudflare(config: dict[str, Any], rotating: bool = False) -> None:
+    """Switch one stack's config (the `config:` mapping of its file) to the Cloudflare edge, with
+    placeholder ids and secrets; `rotating` also sets a cell's previous origin secret."""
+    config["myark:edge"] = dict(CLOUDFLARE_EDGE)
+    config["myark:cloudflareApiToken"] = {"secure": "v1:ciphertext"}
+    if config.get("myark:kind") == "cell":
+        config["myark:originSecret"] = {"secure": "v1:ciphertext"}
+        if rotating:
+            config["myark:originSecretPrevious"] = {"secure": "v1:ciphertext"}
+
+
 def cloudflare_fleet(root: Path, into: Path) -> Path:
     """A copy of the fleet's stack files with the edge switched to Cloudflare (placeholder ids)."""
     for f in root.glob("Pulumi*.yaml"):
         doc = yaml.safe_load(f.read_text())
         if f.name != "Pulumi.yaml" and "myark:edge" in (doc.get("config") or {}):
-            doc["config"]["myark:edge"] = {
-                "provider": "cloudflare",
-                "cloudflareAccountId": "a" * 32,
-                "cloudflareZoneId": "b" * 32,
-            }
-            doc["config"]["myark:cloudflareApiToken"] = {"secure": "v1:ciphertext"}
-            if doc["config"].get("myark:kind") == "cell":
-                doc["config"]["myark:originSecret"] = {"secure": "v1:ciphertext"}
+            switch_to_cloudflare(doc["config"])
         (into / f.name).write_text(yaml.safe_dump(doc, sort_keys=False))
     return into
 

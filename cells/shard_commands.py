@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from cells.config import ConfigError, load_stack, load_yaml
+from cells.errors import UsageError
 from cells.sharding import ShardMap, format_ranges, plan_rebalance
 
 
@@ -52,13 +53,13 @@ def spread(current: ShardMap, logical: int) -> dict:
 
 def _proposed(args: argparse.Namespace, current: ShardMap) -> tuple[str, ShardMap]:
     if (args.logical is None) == (args.map is None):
-        raise ConfigError("shards plan: give exactly one of --logical N or --map FILE")
+        raise UsageError("shards plan: give exactly one of --logical N or --map FILE")
     if args.logical is not None:
         source, raw = f"--logical {args.logical}", spread(current, args.logical)
     else:
         path = Path(args.map)
         if not path.is_file():
-            raise ConfigError(f"shards plan: --map {args.map}: no such file; give a YAML or JSON shard map")
+            raise UsageError(f"shards plan: --map {args.map}: no such file; give a YAML or JSON shard map")
         source = path.name
         try:
             raw = load_yaml(path.read_text())
@@ -77,7 +78,7 @@ def _proposed(args: argparse.Namespace, current: ShardMap) -> tuple[str, ShardMa
 def run(args: argparse.Namespace) -> int:
     settings = load_stack(args.stack)
     if settings.config.cell is None:
-        raise ConfigError(f"{args.stack} is the global stack; shards belong to cell stacks")
+        raise UsageError(f"{args.stack} is the global stack; shards belong to cell stacks")
     current = settings.cell.shards
     if args.action == "show":
         print(

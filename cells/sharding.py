@@ -71,7 +71,7 @@ __all__ = [
 ALGORITHM = "sha256-be64+jump"
 # Version of the published (SSM / stack output) document; bump only with a new reader in the API.
 PUBLIC_FORMAT_VERSION = 1
-# The seed's range of logical shards per cell (seed section 3.2).
+# The range of logical shards per cell the product strategy set (docs/sharding.md).
 LOGICAL_MIN, LOGICAL_MAX = 10, 50
 DEFAULT_SAMPLE_SIZE = 100_000
 VECTOR_BUCKET_COUNTS = (1, 2, 10, 16, 32, 50, 1000)

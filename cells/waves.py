@@ -10,7 +10,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 
-from cells.config import ConfigError
+from cells.errors import UsageError
 from cells.fleet import Fleet, load_fleet
 
 # How long a wave's cells must stay healthy before the next wave starts.
@@ -57,9 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if args.github_output:
         target = os.environ.get("GITHUB_OUTPUT")
         if not target:
-            raise ConfigError(
-                "waves --github-output: GITHUB_OUTPUT is not set (it is, inside GitHub Actions)"
-            )
+            raise UsageError("waves --github-output: GITHUB_OUTPUT is not set (it is, inside GitHub Actions)")
         lines = [f"waves={json.dumps(doc)}", f"all={json.dumps([s for w in found for s in w.stacks])}"]
         lines += [f"{w.name}={json.dumps(w.stacks)}" for w in found]
         lines += [f"{w.name}_bake_minutes={w.bake_minutes}" for w in found]

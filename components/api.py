@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from cells.config import ApiSpec
 from components.policy_documents import assume_role, document, statement
+from components.protection import protected_log_group
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,8 @@ class ApiService(pulumi.ComponentResource):
         self.cluster = aws.ecs.Cluster(
             f"{name}-cluster", settings=[{"name": "containerInsights", "value": "enhanced"}], opts=child
         )
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            retention_in_days=spec.log_retention_days,
-            kms_key_id=args.kms_key_arn,
-            deletion_protection_enabled=True,
-            opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
+        self.log_group = protected_log_group(
+            f"{name}-logs", self, retention_in_days=spec.log_retention_days, kms_key_id=args.kms_key_arn
         )
         ecs_trust = pulumi.Output.json_dumps(assume_role("ecs-tasks.amazonaws.com", args.account_id))
         self.execution_role = aws.iam.Role(f"{name}-execution-role", assume_role_policy=ecs_trust, opts=child)

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.policy_documents import bucket_guards, document
+from components.protection import kept
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class SecureBucket(pulumi.ComponentResource):
     def __init__(self, name: str, args: SecureBucketArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("myark:storage:SecureBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        keep = kept(self)
         self.bucket = aws.s3.Bucket(name, force_destroy=False, opts=keep)
         bucket_id = self.bucket.id
         aws.s3.BucketOwnershipControls(

@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from cells.naming import TAG_ROLE, control_plane_host
 from components.kms import CellKey, CellKeyArgs
+from components.protection import kept
 
 # Claims the edge reads to route a user (Cognito prefixes custom attributes with `custom:`). Both
 # are set at sign-up by the control plane; the edge checks every routing decision against the zone.
@@ -42,7 +43,7 @@ class ControlPlane(pulumi.ComponentResource):
     def __init__(self, name: str, args: ControlPlaneArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("myark:global:ControlPlane", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        keep = kept(self)
         self._domain = args.domain
         self.key = CellKey(
             name,

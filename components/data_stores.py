@@ -18,6 +18,7 @@ import pulumi_gcp as gcp
 from cells.config import CellSpec
 from cells.naming import TAG_TENANT, gcp_labels
 from cells.regions import kms_location_for
+from components.protection import kept
 
 DAY_MS = 86_400_000
 
@@ -67,7 +68,7 @@ class DataStores(pulumi.ComponentResource):
         super().__init__("myark:data:DataStores", name, None, opts)
         spec = args.spec
         facts = spec.facts
-        keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        keep = kept(self)
         self.databases: dict[str, gcp.firestore.Database] = {}
         self.datasets: dict[str, gcp.bigquery.Dataset] = {}
         tenant_of_shard = {t.physical: tid for tid, t in spec.shards.tenants.items()}
@@ -110,7 +111,7 @@ class DataStores(pulumi.ComponentResource):
         )
 
     def _key(self, name: str, tenant: str, store: str, location: str, project: str) -> gcp.kms.CryptoKey:
-        keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        keep = kept(self)
         logical = f"{name}-tenant-{tenant}-{store}" if tenant else f"{name}-{store}"
         ring = gcp.kms.KeyRing(
             f"{logical}-ring",
@@ -144,7 +145,7 @@ class DataStores(pulumi.ComponentResource):
     def _dataset(
         self, name: str, spec: CellSpec, project: str, tenant: str | None, key: gcp.kms.CryptoKey
     ) -> gcp.bigquery.Dataset:
-        keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        keep = kept(self)
         labels = gcp_labels({TAG_TENANT: tenant}) if tenant else {}
         encryption: Any = {"kms_key_name": key.id}
         dataset = gcp.bigquery.Dataset(

@@ -12,6 +12,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from cells.naming import FEDERATION_PROVIDER_ID, api_service_account_id, federation_pool_id
+from components.protection import kept
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Federation(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         # A deleted pool or provider id cannot be reused for 30 days, and the service account's
         # identity is what every grant names: losing one locks the API out of GCP for a month.
-        keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        keep = kept(self)
         pool_id = federation_pool_id(args.cell)
         self.pool = gcp.iam.WorkloadIdentityPool(
             f"{name}-pool",

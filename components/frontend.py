@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from cells.regions import CLOUDFRONT_CERT_REGION
 from components.bucket import SecureBucket, SecureBucketArgs
 from components.policy_documents import document, statement
+from components.protection import kept
 
 # AWS's managed "CachingOptimized" cache policy.
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -78,7 +79,7 @@ class Frontend(pulumi.ComponentResource):
     def __init__(self, name: str, args: FrontendArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("myark:web:Frontend", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        keep = kept(self)
         # The site's own key: its policy names the one distribution that may decrypt, which exists
         # only after the bucket does, so the policy is a separate resource (the key starts with
         # KMS's default policy: this account's administrators only).

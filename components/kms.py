@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.policy_documents import document, statement
+from components.protection import kept
 
 
 class Grantee(Protocol):
@@ -85,7 +86,7 @@ class CellKey(pulumi.ComponentResource):
             # The longest wait AWS allows between a delete request and the key's destruction.
             deletion_window_in_days=30,
             policy=pulumi.Output.json_dumps(policy),
-            opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
+            opts=kept(self),
         )
         aws.kms.Alias(
             f"{name}-alias",

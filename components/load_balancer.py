@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from cells.edge_sources import ORIGIN_AUTH_HEADER
+from components.protection import protected_log_group
 
 # What a request that did not come through the fleet's router gets (Cloudflare edge).
 DENY_DIRECT: Any = {
@@ -304,13 +305,12 @@ class LoadBalancer(pulumi.ComponentResource):
             f"{name}-waf-association", resource_arn=self.alb.arn, web_acl_arn=self.web_acl.arn, opts=child
         )
         # WAF requires its log group's name to start with aws-waf-logs-.
-        waf_logs = aws.cloudwatch.LogGroup(
+        waf_logs = protected_log_group(
             f"{name}-waf-logs",
+            self,
             name=f"aws-waf-logs-{name}",
             retention_in_days=args.log_retention_days,
             kms_key_id=args.kms_key_arn,
-            deletion_protection_enabled=True,
-            opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
         aws.wafv2.WebAclLoggingConfiguration(
             f"{name}-waf-logging",

@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from cells.network_layout import carve
 from components.policy_documents import assume_role, document, endpoint_policy, statement
+from components.protection import protected_log_group
 
 # Interface endpoints keep AWS API traffic of the tasks off the NAT and the internet.
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "sts", "ssm", "kms")
@@ -136,12 +137,11 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
 
-        flow_logs = aws.cloudwatch.LogGroup(
+        flow_logs = protected_log_group(
             f"{name}-flow-logs",
+            self,
             retention_in_days=args.flow_log_retention_days,
             kms_key_id=args.kms_key_arn,
-            deletion_protection_enabled=True,
-            opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
         role = aws.iam.Role(
             f"{name}-flow-logs-role",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from cells.provider_rules import elb_log_principal
+from cells.regions import elb_log_principal
 from components.bucket import SecureBucket, SecureBucketArgs
 from components.kms import Grantee
 from components.policy_documents import statement, version_guard

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -42,3 +44,34 @@ def fleet_copy(tmp_path: Path) -> Path:
     for f in PROJECT_ROOT.glob("Pulumi*.yaml"):
         shutil.copy(f, tmp_path / f.name)
     return tmp_path
+
+
+# `./dev check` runs the tests that need no plan, no cloud emulator and no other process: everything
+# not marked `slow` here. A test is slow if it (or a fixture it asks for) plans a stack, runs a
+# subprocess (the CLI, node, workerd, actionlint) or talks to moto.
+_SLOW_SOURCE = re.compile(
+    r"record_plan|plan_of|_plans\b|cloudflare_fleet|\"plan\"|subprocess|mock_aws|moto|boto3|node\b|"
+    r"miniflare|workerd|actionlint|checkov|parliament|\brun\(|\bmain\(|env\b"
+)
+_SLOW_MODULE_NAMES = {"record_plan", "moto", "boto3", "mock_aws", "subprocess", "Env", "route53_model"}
+
+
+def _slow(item: pytest.Item) -> bool:
+    function = getattr(item, "function", None)
+    module = getattr(item, "module", None)
+    try:
+        source = inspect.getsource(function) if function is not None else ""
+    except (OSError, TypeError):
+        source = ""
+    names = set(vars(module)) if module is not None else set()
+    return (
+        bool(_SLOW_SOURCE.search(source))
+        or bool(names & _SLOW_MODULE_NAMES)
+        or "plan_of" in getattr(item, "fixturenames", ())
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _slow(item):
+            item.add_marker(pytest.mark.slow)

@@ -12,19 +12,19 @@ import boto3
 import moto  # noqa: F401  # registers moto's botocore handler before SESSION below copies the handlers
 import pytest
 
-from cells.config import ConfigError
+from cells.errors import UserError
 from cells.ops.cli import HANDLERS, register
 
 
 def run(argv: list[str], root: Path, **extra: Any) -> int:
-    """The commands as `python -m cells` runs them: register + HANDLERS, ConfigError -> 2."""
+    """The commands as `python -m cells` runs them: register + HANDLERS, UserError -> 2."""
     parser = argparse.ArgumentParser(prog="cells")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     vars(args).update(root=root, **extra)
     try:
         return HANDLERS[args.command](args)
-    except ConfigError as exc:
+    except UserError as exc:
         print(exc, file=sys.stderr)
         return 2
 

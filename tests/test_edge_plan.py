@@ -14,8 +14,7 @@ from cells.config import PROJECT_ROOT
 from cells.edge_sources import CLOUDFLARE_IPV4
 from cells.plan import Plan, record_plan
 from cells.regions import ZONES
-
-CLOUDFLARE_EDGE = {"provider": "cloudflare", "cloudflareAccountId": "a" * 32, "cloudflareZoneId": "b" * 32}
+from cells.scan import switch_to_cloudflare
 
 
 def test_global_builds_identity_billing_directory_and_placement(plan_of) -> None:
@@ -120,11 +119,7 @@ def cloudflare_fleet(tmp_path_factory) -> Path:
     for f in PROJECT_ROOT.glob("Pulumi*.yaml"):
         doc = yaml.safe_load(f.read_text())
         if f.name != "Pulumi.yaml":
-            doc["config"]["myark:edge"] = CLOUDFLARE_EDGE
-            doc["config"]["myark:cloudflareApiToken"] = {"secure": "v1:ciphertext"}
-            if doc["config"]["myark:kind"] == "cell":
-                doc["config"]["myark:originSecret"] = {"secure": "v1:ciphertext"}
-                doc["config"]["myark:originSecretPrevious"] = {"secure": "v1:ciphertext"}
+            switch_to_cloudflare(doc["config"], rotating=True)
         (root / f.name).write_text(yaml.safe_dump(doc, sort_keys=False))
     return root
 

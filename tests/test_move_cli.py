@@ -13,7 +13,7 @@ from moto import mock_aws
 from move_support import EU, US, Env, build, seed_user, snapshot
 from ops_support import fake_credentials
 
-from cells.config import ConfigError
+from cells.errors import UserError as ConfigError  # every user error exits 2
 from cells.ops.move_cli import HANDLERS, register
 from cells.ops.move_plan import MoveRefused
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError, ReadTimeoutError
 
-from cells.config import ConfigError
+from cells.errors import UsageError
 from cells.ops.aws import Aws, explain, iam_action
 from cells.ops.cli import HANDLERS, register
 from cells.ops.edge import CloudflareKV, EdgeError, HttpRequest, urllib_transport
@@ -65,7 +65,7 @@ def test_an_unknown_profile_is_bad_input(tmp_path: Path, monkeypatch) -> None:
     config = tmp_path / "config"
     config.write_text("[profile prod]\nregion = eu-central-1\n")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
-    with pytest.raises(ConfigError, match=r"--profile nope: no such AWS profile .* known profiles: prod"):
+    with pytest.raises(UsageError, match=r"--profile nope: no such AWS profile .* known profiles: prod"):
         Aws.connect("nope")
 
 

@@ -12,6 +12,7 @@ import yaml
 from cells.config import PROJECT_ROOT, list_stacks
 from cells.plan import record_plan
 from cells.provider_rules import check_fleet_plans
+from cells.scan import switch_to_cloudflare
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
 RECORD = "aws:route53/record:Record"
@@ -20,7 +21,6 @@ RECORD = "aws:route53/record:Record"
 
 LONG_EU = "eu-central-1-second-cell-abcdefg"  # 32 characters, the longest the config accepts
 LONG_US = "us-east-1-second-cell-abcdefghij"
-CLOUDFLARE_EDGE = {"provider": "cloudflare", "cloudflareAccountId": "a" * 32, "cloudflareZoneId": "b" * 32}
 
 
 def _synthetic_fleet(root: Path, edge: str) -> list[str]:
@@ -50,10 +50,7 @@ def _synthetic_fleet(root: Path, edge: str) -> list[str]:
         if cfg["myark:kind"] == "cell":
             cfg["myark:awsScpTarget"] = "ou-ab12-abcdefgh"
         if edge == "cloudflare":
-            cfg["myark:edge"] = CLOUDFLARE_EDGE
-            cfg["myark:cloudflareApiToken"] = {"secure": "v1:ciphertext"}
-            if cfg["myark:kind"] == "cell":
-                cfg["myark:originSecret"] = {"secure": "v1:ciphertext"}
+            switch_to_cloudflare(cfg)
         (root / fname).write_text(yaml.safe_dump(doc, sort_keys=False))
     (root / "Pulumi.yaml").write_text((PROJECT_ROOT / "Pulumi.yaml").read_text())
     return list_stacks(root)

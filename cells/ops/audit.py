@@ -1,7 +1,7 @@
 """Residency audit of a live cell: everything tagged with the cell, where it lives, how it is kept.
 
 The shell (`discover_regions`, `collect`) asks AWS; the core (`audit`) judges the facts it gathered
-against the cell's residency zone (DESIGN.md section 4):
+against the cell's residency zone (docs/architecture.md, "Residency at each layer"):
 
 - every resource tagged `myark:cell=<cell>` lives in a region of the cell's zone. Exempt: global
   services (IAM, CloudFront, Route53, ... `cells.regions.AWS_GLOBAL_MODULES`: their ARNs name no region),

@@ -16,7 +16,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
-from cells.config import ConfigError
+from cells.errors import UsageError
 
 # Standard retry mode already backs off on throttling; a throttle that survives 6 attempts is reported.
 CLIENT_CONFIG = Config(
@@ -166,7 +166,7 @@ class Aws:
             except ProfileNotFound as exc:
                 source = f"--profile {profile}" if profile else f"AWS_PROFILE={os.environ.get('AWS_PROFILE')}"
                 known = ", ".join(sorted(botocore.session.Session(profile=None).available_profiles)) or "none"
-                raise ConfigError(
+                raise UsageError(
                     f"{source}: no such AWS profile in the AWS config files ({exc}); known profiles: {known}"
                 ) from None
         return cls(_SESSIONS[profile])

@@ -1,7 +1,7 @@
 """The live tools' command line: `register(subparsers)` adds them to `python -m cells`.
 
 Exit codes: 0 clean / healthy / done; 1 findings, unhealthy, or an AWS or Cloudflare error (one
-message on stderr); 2 bad input, raised as `ConfigError` for `python -m cells` to print (unknown stack
+message on stderr); 2 bad input, raised as a `UserError` (cells.errors) for `python -m cells` to print (unknown stack
 or cell, a stack that is not a cell, missing Cloudflare settings, a refused drain without --force).
 """
 
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cells.config import PROJECT_ROOT, ConfigError, StackSettings, load_stack
+from cells.errors import OutputFileError, UsageError
 from cells.fleet import Fleet, load_fleet
 from cells.naming import cell_api_host
 from cells.ops import audit, status
@@ -228,7 +229,7 @@ def _root(args: argparse.Namespace) -> Path:
 def _cell_stack(args: argparse.Namespace) -> StackSettings:
     settings = load_stack(args.stack, _root(args))
     if settings.config.kind != "cell":
-        raise ConfigError(
+        raise UsageError(
             f"{settings.file}: {args.command} needs a cell stack; {args.stack} is the global stack"
         )
     return settings
@@ -240,7 +241,7 @@ def _regions(text: str | None) -> list[str] | None:
     regions = [r.strip() for r in text.split(",") if r.strip()]
     bad = [r for r in regions if not REGION_NAME.fullmatch(r)]
     if bad or not regions:
-        raise ConfigError(
+        raise UsageError(
             f"--regions {text!r}: not a list of AWS region names; write e.g. eu-central-1,us-east-1"
         )
     return regions
@@ -288,7 +289,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.json:
         try:
             write_json(args.json, audit.to_json(result))
-        except ConfigError as exc:  # the findings are printed; the file error must not hide them
+        except OutputFileError as exc:  # the findings are printed; the file error must not hide them
             print(f"{args.command}: {exc}", file=sys.stderr)
             return code if code != EXIT_OK else EXIT_FAILED
         if args.json != "-":
@@ -315,7 +316,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_bake(args: argparse.Namespace) -> int:
     settings = _cell_stack(args)
     if args.minutes < 0 or args.interval <= 0:
-        raise ConfigError(
+        raise UsageError(
             f"--minutes {args.minutes:g} --interval {args.interval:g}: the bake time must be 0 or more minutes "
             "and the interval more than 0 seconds"
         )
@@ -439,7 +440,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         cells = [s.cell.name for s in fleet.cells_in_zone(zone)]
         if not cells:
             zones = ", ".join(sorted({s.cell.zone for s in fleet.cells})) or "none"
-            raise ConfigError(
+            raise UsageError(
                 f"--zone {zone}: no cell of the fleet is in that zone; zones with cells: {zones}"
             )
     aws = Aws.connect(args.profile)

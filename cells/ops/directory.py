@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cells.config import ConfigError, StackSettings
+from cells.config import StackSettings
+from cells.errors import Refusal, UsageError
 from cells.fleet import Fleet
 from cells.naming import TAG_ROLE
 from cells.ops.aws import Aws, AwsError
@@ -53,7 +54,7 @@ EDGE_ATTEMPTS = 8
 EdgeFactory = Callable[[str], Edge]  # a fresh view of one cell's edge (nothing cached)
 
 
-class Refused(ConfigError):
+class Refused(Refusal):
     """The command would leave a zone without an active cell; nothing was changed."""
 
 
@@ -104,7 +105,7 @@ def check_zone_keeps_active(
 
 
 def find_cell(fleet: Fleet, name: str) -> StackSettings:
-    """The cell stack by cell name (or by stack name): a ConfigError lists the known cells."""
+    """The cell stack by cell name (or by stack name): a UsageError lists the known cells."""
     for s in fleet.cells:
         if s.cell.name == name:
             return s
@@ -112,7 +113,7 @@ def find_cell(fleet: Fleet, name: str) -> StackSettings:
         if s.stack == name:
             return s
     known = ", ".join(sorted(s.cell.name for s in fleet.cells)) or "none"
-    raise ConfigError(f"unknown cell {name!r}; cells of the fleet: {known}")
+    raise UsageError(f"unknown cell {name!r}; cells of the fleet: {known}")
 
 
 # ---- the shell ----------------------------------------------------------------------------------

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from cells.config import ConfigError
+from cells.errors import write_output
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -27,7 +26,4 @@ def write_json(path: str, data: Any) -> None:
     if path == "-":
         sys.stdout.write(text)
         return
-    try:
-        Path(path).write_text(text)
-    except OSError as exc:
-        raise ConfigError(f"--json {path}: cannot write the file ({exc.strerror or exc})") from None
+    write_output(path, text)

@@ -18,6 +18,7 @@ from cells.naming import api_host, cell_api_host, cell_app_host, control_plane_h
 from cells.regions import ZONES, default_zone
 from components.control_plane import TokenSettings
 from components.edge.dns import APEX_PLACEHOLDER_IPV4, validation_option
+from components.protection import kept
 
 WORKER_SOURCE = Path(__file__).resolve().parents[2] / "edge-worker" / "src" / "worker.js"
 WORKER_NAME = "myark-edge-router"
@@ -126,7 +127,7 @@ class CloudflareEdge(pulumi.ComponentResource):
             f"{name}-directory",
             account_id=args.account_id,
             title="myark-directory",
-            opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
+            opts=kept(self),
         )
         country_zones = {c: z.name for z in ZONES.values() for c in z.countries if z.name != default_zone()}
         script = cloudflare.WorkersScript(

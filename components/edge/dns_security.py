@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.policy_documents import document, statement
+from components.protection import kept, protected_log_group
 
 ROUTE53_REGION = "us-east-1"
 QUERY_LOG_RETENTION_DAYS = 30
@@ -21,7 +22,7 @@ class ZoneSecurity(pulumi.ComponentResource):
     def __init__(self, name: str, zone: aws.route53.Zone, opts: pulumi.ResourceOptions | None = None):
         super().__init__("myark:edge:ZoneSecurity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        keep = kept(self)
         account = aws.get_caller_identity_output().account_id
         root = account.apply(lambda a: f"arn:aws:iam::{a}:root")
         zones = "arn:aws:route53:::hostedzone/*"
@@ -101,14 +102,14 @@ class ZoneSecurity(pulumi.ComponentResource):
             ),
             opts=keep,
         )
-        log_group = aws.cloudwatch.LogGroup(
+        log_group = protected_log_group(
             f"{name}-query-logs",
+            self,
             region=ROUTE53_REGION,
             # Route53 writes only to groups named /aws/route53/...
             name=zone.name.apply(lambda n: f"/aws/route53/{n}"),
             retention_in_days=QUERY_LOG_RETENTION_DAYS,
             kms_key_id=logs_key.arn,
-            deletion_protection_enabled=True,
             opts=keep,
         )
         writer = aws.cloudwatch.LogResourcePolicy(

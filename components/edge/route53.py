@@ -20,6 +20,7 @@ from cells.naming import TAG_ROLE, api_host, cell_api_host, cell_app_host, zone_
 from cells.regions import ZONES, default_zone
 from components.edge.dns import APEX_PLACEHOLDER_IPV4, validation_option
 from components.edge.dns_security import ZoneSecurity
+from components.protection import kept
 
 # The hosted zone id of every CloudFront distribution (an alias target's zone).
 CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
@@ -105,7 +106,7 @@ class Route53Edge(pulumi.ComponentResource):
             f"{name}-zone",
             name=domain,
             comment="MyARK public zone: cells register their own records",
-            opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
+            opts=kept(self),
         )
         self.dns = Route53Dns(self, self.zone.zone_id)
         ZoneSecurity(name, self.zone, opts=pulumi.ResourceOptions(parent=self))
