@@ -16,7 +16,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from cells.config import PROJECT_ROOT, ConfigError
+from cells.config import PROJECT_ROOT
+from cells.errors import UsageError
 from cells.fleet import Fleet, load_fleet
 from cells.ops.aws import Aws, AwsError
 from cells.ops.edge import CloudflareKV, EdgeError
@@ -223,7 +224,7 @@ def _user_pool(aws: Aws, region: str, given: str | None) -> str:
         if p["Name"].startswith("myark-identity")
     ]
     if len(pools) != 1:
-        raise ConfigError(
+        raise UsageError(
             f"expected one Cognito user pool named myark-identity-* in {region}, found {len(pools)}; "
             f"pass --user-pool-id or set {USER_POOL_ENV}"
         )
@@ -263,7 +264,7 @@ def real_world(args: argparse.Namespace, fleet: Fleet) -> World:
 
         namespace, token = os.environ.get(KV_NAMESPACE_ENV), os.environ.get(CLOUDFLARE_TOKEN_ENV)
         if not namespace or not token:
-            raise ConfigError(
+            raise UsageError(
                 f"{glob.file}: the edge is cloudflare; set {KV_NAMESPACE_ENV} and {CLOUDFLARE_TOKEN_ENV} so that "
                 "moves can write user:<id> and tenant:<id> to the directory KV namespace"
             )

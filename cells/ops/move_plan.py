@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from cells.config import ConfigError
+from cells.errors import Refusal
 
 # The journal's states, in order. A move is resumable from any of them; `done` waits for cleanup.
 STATES = ("planned", "frozen", "copied", "verified", "flipped", "done", "cleaned")
@@ -26,7 +26,7 @@ DEFAULT_GRACE_HOURS = 24
 ALARM_PERCENT = 80
 
 
-class MoveRefused(ConfigError):
+class MoveRefused(Refusal):
     """A move that must not happen (residency, capacity, another move in flight): exit 2, nothing changed."""
 
 
