@@ -8,7 +8,7 @@ from typing import Any, Protocol
 import pulumi
 import pulumi_aws as aws
 
-from components.policy_documents import document, statement
+from components.policy_documents import document, logs_key_statement, statement
 from components.protection import kept
 
 
@@ -53,22 +53,7 @@ class CellKey(pulumi.ComponentResource):
         policy = document(
             statement("Allow", ["kms:*"], "*", Sid="AccountAdministers", Principal={"AWS": root}),
             *services,
-            # No kms:Describe*: DescribeKey carries no encryption context, so this condition never
-            # admits it. StringLike: the context value is a string (IAM's type for the key).
-            statement(
-                "Allow",
-                ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*"],
-                "*",
-                Sid="CloudWatchLogsOfThisAccount",
-                Principal={"Service": f"logs.{args.region}.amazonaws.com"},
-                Condition={
-                    "StringLike": {
-                        "kms:EncryptionContext:aws:logs:arn": account.apply(
-                            lambda a: f"arn:aws:logs:{args.region}:{a}:log-group:*"
-                        )
-                    }
-                },
-            ),
+            logs_key_statement(args.region, account),
             # CloudWatch alarms publish to the cell's encrypted SNS topic only with this grant.
             statement(
                 "Allow",

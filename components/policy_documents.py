@@ -13,6 +13,28 @@ def document(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
+def logs_key_statement(region: str, account_id: Any, log_groups: str = "*") -> dict[str, Any]:
+    """The key-policy grant CloudWatch Logs needs to encrypt this account's log groups LOG_GROUPS
+    (a name pattern) in REGION. No kms:Describe*: DescribeKey carries no encryption context, so the
+    condition would never admit it. StringLike: the context value is a string (IAM's type for it)."""
+    import pulumi
+
+    return statement(
+        "Allow",
+        ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*"],
+        "*",
+        Sid="CloudWatchLogsOfThisAccount",
+        Principal={"Service": f"logs.{region}.amazonaws.com"},
+        Condition={
+            "StringLike": {
+                "kms:EncryptionContext:aws:logs:arn": pulumi.Output.from_input(account_id).apply(
+                    lambda a: f"arn:aws:logs:{region}:{a}:log-group:{log_groups}"
+                )
+            }
+        },
+    )
+
+
 def assume_role(service: str, source_account: Any = None, source_arn: Any = None) -> dict[str, Any]:
     st: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
     condition: dict[str, Any] = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.policy_documents import document, statement
+from components.policy_documents import document, logs_key_statement, statement
 from components.protection import kept, protected_log_group
 
 ROUTE53_REGION = "us-east-1"
@@ -84,20 +84,8 @@ class ZoneSecurity(pulumi.ComponentResource):
             policy=pulumi.Output.json_dumps(
                 document(
                     statement("Allow", ["kms:*"], "*", Sid="AccountAdministers", Principal={"AWS": root}),
-                    statement(
-                        "Allow",
-                        ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*"],
-                        "*",
-                        Sid="CloudWatchLogsOfThisAccount",
-                        Principal={"Service": f"logs.{ROUTE53_REGION}.amazonaws.com"},
-                        Condition={
-                            "StringLike": {
-                                "kms:EncryptionContext:aws:logs:arn": account.apply(
-                                    lambda a: f"arn:aws:logs:{ROUTE53_REGION}:{a}:log-group:/aws/route53/*"
-                                )
-                            }
-                        },
-                    ),
+                    # Route53 writes only to groups named /aws/route53/...
+                    logs_key_statement(ROUTE53_REGION, account, "/aws/route53/*"),
                 )
             ),
             opts=keep,
