@@ -48,3 +48,19 @@ def fake_credentials(monkeypatch: pytest.MonkeyPatch, region: str) -> None:
         monkeypatch.setenv(key, "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", region)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+def create_cell_health_check(r53: Any, cell: str) -> str:
+    """A Route53 health check for CELL, tagged as the cell stacks register it; returns its id."""
+    hc = r53.create_health_check(
+        CallerReference=cell,
+        HealthCheckConfig={
+            "Type": "HTTPS",
+            "FullyQualifiedDomainName": f"{cell}.api.myark.io",
+            "Port": 443,
+            "ResourcePath": "/healthz",
+        },
+    )["HealthCheck"]
+    tags = [{"Key": "myark:role", "Value": "cell-health"}, {"Key": "myark:cell", "Value": cell}]
+    r53.change_tags_for_resource(ResourceType="healthcheck", ResourceId=hc["Id"], AddTags=tags)
+    return hc["Id"]

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError, NoCredentialsError
 from hypothesis import given
 from hypothesis import strategies as st
 from moto import mock_aws
-from ops_support import client, fake_credentials, run
+from ops_support import client, create_cell_health_check, fake_credentials, run
 
 from cells.ops.directory import Refused, check_zone_keeps_active, effective
 from cells.ops.edge import HttpRequest, HttpResponse
@@ -113,17 +113,7 @@ def health_checks(root: Path) -> None:
         cell = (yaml.safe_load(stack.read_text())["config"].get("myark:cell") or {}).get("name")
         if not cell:
             continue
-        hc = r53.create_health_check(
-            CallerReference=cell,
-            HealthCheckConfig={
-                "Type": "HTTPS",
-                "FullyQualifiedDomainName": f"{cell}.api.myark.io",
-                "Port": 443,
-                "ResourcePath": "/healthz",
-            },
-        )["HealthCheck"]
-        tags = [{"Key": "myark:role", "Value": "cell-health"}, {"Key": "myark:cell", "Value": cell}]
-        r53.change_tags_for_resource(ResourceType="healthcheck", ResourceId=hc["Id"], AddTags=tags)
+        create_cell_health_check(r53, cell)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import boto3
 import pytest
 import yaml
 from moto_server import moto_server
-from ops_support import fake_credentials, run
+from ops_support import create_cell_health_check, fake_credentials, run
 
 from cells.ops import aws as ops_aws
 from cells.ops.directory import effective
@@ -70,18 +70,7 @@ class Account:
             Tags=[{"Key": "myark:role", "Value": "cell-directory"}],
         )
         for cell in cells:
-            hc = self.r53.create_health_check(
-                CallerReference=cell,
-                HealthCheckConfig={
-                    "Type": "HTTPS",
-                    "FullyQualifiedDomainName": f"{cell}.api.myark.io",
-                    "Port": 443,
-                    "ResourcePath": "/healthz",
-                },
-            )["HealthCheck"]
-            tags = [{"Key": "myark:role", "Value": "cell-health"}, {"Key": "myark:cell", "Value": cell}]
-            self.r53.change_tags_for_resource(ResourceType="healthcheck", ResourceId=hc["Id"], AddTags=tags)
-            self.checks[cell] = hc["Id"]
+            self.checks[cell] = create_cell_health_check(self.r53, cell)
 
     def status(self, cell: str) -> str:
         item = self.ddb.get_item(TableName=TABLE, Key={"pk": {"S": f"cell#{cell}"}}, ConsistentRead=True)
