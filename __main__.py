@@ -2,8 +2,8 @@
 
 import pulumi
 
-from cells.config import ConfigError
-from cells.program import main
+from cells.core.config import ConfigError
+from cells.infra.program import main
 
 try:
     main()

@@ -3,7 +3,7 @@
 Each trial starts 2 or 3 random commands (threads running the real command code) over the three cells
 of zone eu at once, against a moto server in its own process, then checks that zone eu still has an
 active cell and that every cell's Route53 health check agrees with the directory. Prints the figures
-the README reports. The same harness runs in the suite (`tests/test_ops_race.py`, 100 trials).
+the README reports. The same harness runs in the suite (`tests/ops/test_ops_race.py`, 100 trials).
 
     .venv/bin/python benchmarks/ops_race.py [--trials 300] [--seed N]
 """
@@ -24,7 +24,7 @@ from moto_server import moto_server  # noqa: E402
 from ops_support import run  # noqa: E402
 from test_ops_race import SEED, Account, fleet_of_three, interleave  # noqa: E402
 
-from cells.config import PROJECT_ROOT  # noqa: E402
+from cells.core.config import PROJECT_ROOT  # noqa: E402
 
 
 def main() -> None:

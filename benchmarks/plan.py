@@ -41,14 +41,14 @@ def sdk_imports(stack: str) -> str:
     """Code that imports every SDK class the stack's plan process uses (the SDKs load submodules
     lazily, so touching each class is what makes the import real). A cell's plan also runs the
     global stack's program, offline, to feed its StackReference: those classes count too."""
-    from cells.config import read_stack_file
-    from cells.plan import record_plan
+    from cells.core.config import read_stack_file
+    from cells.offline.plan import record_plan
 
     plans = [record_plan(stack)]
     ref = read_stack_file(stack).values.get("myark:globalStack")
     if isinstance(ref, str):
         plans.append(record_plan(ref.rsplit("/", 1)[-1]))
-    lines = {"import pulumi", "import cells.config, cells.fleet, cells.plan"}
+    lines = {"import pulumi", "import cells.core.config, cells.core.fleet, cells.offline.plan"}
     for r in (r for plan in plans for r in plan.resources):
         pkg, _, rest = r.type.partition(":")
         if r.type.startswith("pulumi:providers:"):
@@ -79,7 +79,7 @@ def main() -> int:
     parser.add_argument("--json", metavar="PATH")
     parser.add_argument("--suite", action="store_true", help="also time the whole pytest suite once")
     args = parser.parse_args()
-    from cells.config import list_stacks
+    from cells.core.config import list_stacks
 
     py = sys.executable
     rows = []

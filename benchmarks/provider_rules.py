@@ -40,9 +40,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
 
-    from cells.config import list_stacks
-    from cells.plan import record_plan
-    from cells.provider_rules import check_fleet_plans, check_stack
+    from cells.core.config import list_stacks
+    from cells.guardrails.provider_rules import check_fleet_plans, check_stack
+    from cells.offline.plan import record_plan
 
     plans = []
     worst = 0.0

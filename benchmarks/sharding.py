@@ -1,4 +1,4 @@
-"""Benchmark of cells.sharding: lookup speed, load spread, and key movement on resharding.
+"""Benchmark of cells.core.sharding: lookup speed, load spread, and key movement on resharding.
 
     .venv/bin/python benchmarks/sharding.py [--ids N] [--json PATH]
 
@@ -20,7 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cells.sharding import ShardMap, jump_hash, shard_key
+from cells.core.sharding import ShardMap, jump_hash, shard_key
 
 LOAD_COUNTS = (10, 32, 50)
 RESHARDS = ((10, 11), (32, 33), (16, 32), (49, 50))
@@ -100,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     passed = load_ok and movement_ok
     elapsed = time.perf_counter() - started
 
-    print(f"cells.sharding benchmark: {args.ids:,} ids, Python {platform.python_version()}, {elapsed:.1f} s")
+    print(
+        f"cells.core.sharding benchmark: {args.ids:,} ids, Python {platform.python_version()}, {elapsed:.1f} s"
+    )
     print()
     print(f"Speed per CPU second (best of {SPEED_RUNS} runs over {min(args.ids, SPEED_SAMPLE):,} ids)")
     print(f"  {'logical':>8} {'ShardMap.lookup/s':>18} {'jump_hash/s':>14}")

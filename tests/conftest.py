@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from cells.config import PROJECT_ROOT, list_stacks
-from cells.plan import Plan, record_plan
+from cells.core.config import PROJECT_ROOT, list_stacks
+from cells.offline.plan import Plan, record_plan
 
 # A shared 2-core machine can stall any single example; the properties are exact, not timed.
 settings.register_profile("myark", deadline=None)

@@ -12,8 +12,8 @@ import boto3
 import moto  # noqa: F401  # registers moto's botocore handler before SESSION below copies the handlers
 import pytest
 
-from cells.errors import UserError
-from cells.ops.cli import HANDLERS, register
+from cells.cli.ops import HANDLERS, register
+from cells.core.errors import UserError
 
 
 def run(argv: list[str], root: Path, **extra: Any) -> int:

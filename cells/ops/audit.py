@@ -4,7 +4,7 @@ The shell (`discover_regions`, `collect`) asks AWS; the core (`audit`) judges th
 against the cell's residency zone (docs/architecture.md, "Residency at each layer"):
 
 - every resource tagged `myark:cell=<cell>` lives in a region of the cell's zone. Exempt: global
-  services (IAM, CloudFront, Route53, ... `cells.regions.AWS_GLOBAL_MODULES`: their ARNs name no region),
+  services (IAM, CloudFront, Route53, ... `cells.core.regions.AWS_GLOBAL_MODULES`: their ARNs name no region),
   and an ACM certificate in us-east-1. CloudFront only takes certificates from us-east-1, and an ACM
   certificate can only be attached in its own region, so a tagged us-east-1 certificate of a non-us
   cell can only be the frontend's CloudFront certificate: it holds no user data.
@@ -27,10 +27,10 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
-from cells.naming import TAG_CELL
+from cells.core.naming import TAG_CELL
+from cells.core.regions import AWS_GLOBAL_MODULES, CLOUDFRONT_CERT_REGION, REGIONS, ZONES, location_in_zone
 from cells.ops.aws import DENIED, Aws, AwsError
 from cells.ops.report import table
-from cells.regions import AWS_GLOBAL_MODULES, CLOUDFRONT_CERT_REGION, REGIONS, ZONES, location_in_zone
 
 PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
@@ -387,7 +387,7 @@ def discover_regions(aws: Aws, home_region: str) -> tuple[list[str], str | None]
         if exc.code not in DENIED:
             raise
         note = (
-            "ec2:DescribeRegions is denied; scanning only the regions cells.regions knows "
+            "ec2:DescribeRegions is denied; scanning only the regions cells.core.regions knows "
             f"({', '.join(REGIONS)}). Allow ec2:DescribeRegions to cover every enabled region."
         )
         return list(REGIONS), note

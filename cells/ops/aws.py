@@ -16,7 +16,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
-from cells.errors import UsageError
+from cells.core.errors import UsageError
 
 # Standard retry mode already backs off on throttling; a throttle that survives 6 attempts is reported.
 CLIENT_CONFIG = Config(

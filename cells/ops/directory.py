@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cells.config import StackSettings
-from cells.errors import Refusal, UsageError
-from cells.fleet import Fleet
-from cells.naming import TAG_ROLE
+from cells.core.config import StackSettings
+from cells.core.errors import Refusal, UsageError
+from cells.core.fleet import Fleet
+from cells.core.naming import TAG_ROLE
 from cells.ops.aws import Aws, AwsError
 from cells.ops.edge import Edge, EdgeConflict, EdgeError
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import quote
 
-from cells.naming import TAG_CELL, TAG_ROLE
+from cells.core.naming import TAG_CELL, TAG_ROLE
 from cells.ops.aws import Aws, AwsError
 
 CLOUDFLARE_API = "https://api.cloudflare.com/client/v4"

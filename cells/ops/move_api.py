@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cells.core.sharding import ShardMap
 from cells.ops.move_plan import MoveRefused, rebalance_bucket, utilization
 from cells.ops.move_stores import FENCES, Conflict, FirestoreFactory, MoveDirectory, RetryableWrite
-from cells.sharding import ShardMap
 
 RETRY_AFTER_SECONDS = 5
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from cells.errors import Refusal
+from cells.core.errors import Refusal
 
 # The journal's states, in order. A move is resumable from any of them; `done` waits for cleanup.
 STATES = ("planned", "frozen", "copied", "verified", "flipped", "done", "cleaned")

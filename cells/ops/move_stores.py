@@ -30,7 +30,7 @@ METRIC_NAME = "Utilization"
 
 
 def dataset_id(cell: str, tenant: str | None = None) -> str:
-    """The cell's (or a dedicated tenant's) BigQuery dataset: the name `components.data_stores` gives it.
+    """The cell's (or a dedicated tenant's) BigQuery dataset: the name `cells.infra.components.data_stores` gives it.
 
     Repeated here because importing the component costs seconds of SDK import; a test keeps them equal.
     """

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from cells.errors import write_output
+from cells.core.errors import write_output
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cells.naming import TAG_CELL
-from cells.observability import NOT_RELEASE_ALARM_SUFFIXES, canary_name
+from cells.core.naming import TAG_CELL
+from cells.core.observability import NOT_RELEASE_ALARM_SUFFIXES, canary_name
 from cells.ops.aws import Aws
 from cells.ops.report import table
 

@@ -1,6 +1,6 @@
 # A narrow stub of pulumi_cloudflare for the type checker: the real package costs pyright ~30 s and
 # 2.5 GB. Only the classes components/edge/cloudflare.py uses; their arguments are checked at run
-# time by the real SDK in the offline-plan tests (tests/test_edge_plan.py).
+# time by the real SDK in the offline-plan tests (tests/edge/test_edge_plan.py).
 from typing import Any
 
 import pulumi

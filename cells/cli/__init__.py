@@ -1,0 +1,1 @@
+"""`python -m cells`: one module per command group."""

@@ -1,0 +1,1 @@
+"""The Pulumi program (`program.main`) and its components: what each stack builds."""

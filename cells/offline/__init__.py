@@ -1,0 +1,2 @@
+"""The offline plan: the real program run under Pulumi's mock engine, its views, its diagram, and
+the committed URNs of stateful resources."""

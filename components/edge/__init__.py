@@ -1,4 +1,0 @@
-"""The edge: how `api.<domain>` reaches each user's home cell (Route53 or Cloudflare backend).
-
-Only `components/edge/cloudflare.py` imports pulumi_cloudflare (about 5 s): a Route53 fleet never pays it.
-"""
