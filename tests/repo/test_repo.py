@@ -50,3 +50,26 @@ def test_no_file_cites_a_document_outside_the_repository() -> None:
             assert not outside.search(path.read_text(errors="replace")), (
                 f"{name} cites a document outside the repo"
             )
+
+
+_TOP = ("cells/", "tests/", "docs/", "scripts/", "benchmarks/", "state/", "scanners/", "edge-worker/", "policy/")
+_CITED_PATH = re.compile(r"(?<![\w.:/-])((?:\.\./)*(?:" + "|".join(re.escape(t) for t in _TOP) + r")[\w./-]*[\w/])")
+
+
+def test_every_repo_path_the_docs_cite_exists() -> None:
+    # A re-layout that moves a module must move the docs with it: every path under a top-level
+    # directory of this repo, cited in a Markdown file of the repo, names a file or directory that
+    # exists (globs, placeholders and generated or ignored paths aside).
+    stale = []
+    for name in _tracked():
+        if not name.endswith(".md") or name.startswith("edge-worker/node_modules"):
+            continue
+        for lineno, line in enumerate((PROJECT_ROOT / name).read_text().splitlines(), 1):
+            for m in _CITED_PATH.finditer(line):
+                cited = m.group(1).rstrip(".")
+                if any(c in line[m.start() : m.end() + 1] for c in "<*{") or "node_modules" in cited:
+                    continue
+                base = (PROJECT_ROOT / name).parent if cited.startswith("../") else PROJECT_ROOT
+                if not (base / cited).exists():
+                    stale.append(f"{name}:{lineno}: {cited}")
+    assert not stale, "docs cite paths that do not exist:\n" + "\n".join(stale)
