@@ -52,8 +52,20 @@ def test_no_file_cites_a_document_outside_the_repository() -> None:
             )
 
 
-_TOP = ("cells/", "tests/", "docs/", "scripts/", "benchmarks/", "state/", "scanners/", "edge-worker/", "policy/")
-_CITED_PATH = re.compile(r"(?<![\w.:/-])((?:\.\./)*(?:" + "|".join(re.escape(t) for t in _TOP) + r")[\w./-]*[\w/])")
+_TOP = (
+    "cells/",
+    "tests/",
+    "docs/",
+    "scripts/",
+    "benchmarks/",
+    "state/",
+    "scanners/",
+    "edge-worker/",
+    "policy/",
+)
+_CITED_PATH = re.compile(
+    r"(?<![\w.:/-])((?:\.\./)*(?:" + "|".join(re.escape(t) for t in _TOP) + r")[\w./-]*[\w/])"
+)
 
 
 def test_every_repo_path_the_docs_cite_exists() -> None:
