@@ -50,8 +50,9 @@ os.environ.pop("AWS_PROFILE", None)
 from moto import mock_aws  # noqa: E402
 from move_support import EU, US, build, cells, seed_user  # noqa: E402
 
-from cells.ops.move import Mover, plan_user  # noqa: E402
+from cells.ops.move import Mover  # noqa: E402
 from cells.ops.move_plan import rebalance_slice  # noqa: E402
+from cells.ops.move_world import plan_user  # noqa: E402
 
 WINDOW_GOAL_S = 5.0
 

@@ -22,7 +22,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from moto_server import moto_server  # noqa: E402
 from ops_support import run  # noqa: E402
-from test_ops_race import SEED, Account, fleet_of_three, interleave  # noqa: E402
+from race_support import SEED, Account, fleet_of_three, interleave  # noqa: E402
 
 from cells.core.config import PROJECT_ROOT  # noqa: E402
 

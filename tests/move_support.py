@@ -18,12 +18,10 @@ from fake_firestore import FakeFirestoreClient, transactional
 from moto import mock_aws  # noqa: F401  (moto must hook botocore before ops_support opens its session)
 from ops_support import SESSION
 
-from cells.cli.move import cell_infos
 from cells.core.config import PROJECT_ROOT
 from cells.core.fleet import load_fleet
 from cells.ops.aws import Aws
-from cells.ops.move import World
-from cells.ops.move_api import Api, CellInfo
+from cells.ops.move_api import Api, CellInfo, cell_infos
 from cells.ops.move_plan import row_hash
 from cells.ops.move_stores import (
     HOME_CELL,
@@ -35,6 +33,7 @@ from cells.ops.move_stores import (
     ObjectStore,
     dataset_id,
 )
+from cells.ops.move_world import World
 
 GLOBAL_REGION = "us-east-1"
 TABLE = "myark-cell-directory"

@@ -8,34 +8,24 @@ flight, unknown user/tenant/cell, bad argument): one line on stderr and nothing 
 from __future__ import annotations
 
 import argparse
-import importlib
-import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from cells.core.config import PROJECT_ROOT
-from cells.core.errors import UsageError
-from cells.core.fleet import Fleet, load_fleet
-from cells.ops.aws import Aws, AwsError
-from cells.ops.edge import CloudflareKV, EdgeError
-from cells.ops.move import (
-    MoveFailed,
-    Mover,
-    World,
-    cleanup,
-    journals,
-    measure,
-    plan_shard,
-    plan_tenant,
-    plan_user,
-)
-from cells.ops.move_api import CellInfo
+from cells.core.fleet import load_fleet
+from cells.ops.aws import AwsError
+from cells.ops.edge import EdgeError
+from cells.ops.move import Mover
+from cells.ops.move_cleanup import cleanup
+from cells.ops.move_clients import USER_POOL_ENV, real_world
+from cells.ops.move_journal import journals
 from cells.ops.move_plan import (
     DEFAULT_GRACE_HOURS,
     MIN_GRACE_HOURS,
+    MoveFailed,
     MovePlan,
     MoveRefused,
     Volume,
@@ -43,30 +33,15 @@ from cells.ops.move_plan import (
     parse_share,
     rebalance_slice,
 )
-from cells.ops.move_stores import Identity, MoveDirectory, ObjectStore, Rows, publish_utilization
+from cells.ops.move_world import World, measure, plan_shard, plan_tenant, plan_user
 from cells.ops.report import write_json
 
 EXIT_OK, EXIT_FAILED = 0, 1
-USER_POOL_ENV = "MYARK_USER_POOL_ID"
 EXITS = (
     "Exit codes: 0 done (or nothing to do); 1 the move stopped (store error, verification mismatch): "
     "re-run the same command, it resumes from the journal; 2 refused (residency, capacity, another move "
     "in flight, unknown subject, bad argument): one line, nothing changed."
 )
-
-
-def cell_infos(fleet: Fleet) -> dict[str, CellInfo]:
-    return {
-        s.cell.name: CellInfo(
-            s.cell.name,
-            s.cell.zone,
-            s.cell.region,
-            s.cell.shards,
-            s.cell.capacity.max_users,
-            s.cell.capacity.max_tenants,
-        )
-        for s in fleet.cells
-    }
 
 
 def _outputs(p: argparse.ArgumentParser, dry_run: bool = True) -> None:
@@ -152,136 +127,6 @@ def register(subparsers: Any) -> None:
     _outputs(rebalance)
 
 
-# ---- the real world -------------------------------------------------------------------------------
-
-
-def _import(module: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise MoveFailed(
-            f"{module} is not installed; install the movers' clients with `uv sync --extra moves`"
-        ) from None
-
-
-class BigQueryRows:
-    """`Rows` over `google.cloud.bigquery` (parameterised queries; rows streamed in)."""
-
-    def __init__(self, project: str) -> None:
-        self.bq = _import("google.cloud.bigquery")
-        self.client = self.bq.Client(project=project)
-        self.project = project
-
-    def _where(self, column: str | None, value: str | None) -> tuple[str, list[Any]]:
-        if column is None:
-            return "TRUE", []
-        return f"`{column}` = @v", [self.bq.ScalarQueryParameter("v", "STRING", value)]
-
-    def select(self, dataset: str, table: str, column: str | None, value: str | None) -> list[dict]:
-        where, params = self._where(column, value)
-        job = self.client.query(
-            f"SELECT * FROM `{self.project}.{dataset}.{table}` WHERE {where}",
-            job_config=self.bq.QueryJobConfig(query_parameters=params),
-        )
-        return [dict(r.items()) for r in job.result()]
-
-    def insert(self, dataset: str, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        errors = self.client.insert_rows_json(f"{self.project}.{dataset}.{table}", [dict(r) for r in rows])
-        if errors:
-            raise MoveFailed(f"BigQuery insert into {dataset}.{table} failed: {errors[:3]}")
-
-    def delete(self, dataset: str, table: str, column: str | None, value: str | None) -> int:
-        where, params = self._where(column, value)
-        job = self.client.query(
-            f"DELETE FROM `{self.project}.{dataset}.{table}` WHERE {where}",
-            job_config=self.bq.QueryJobConfig(query_parameters=params),
-        )
-        job.result()
-        return int(job.num_dml_affected_rows or 0)
-
-
-def _documents_bucket(aws: Aws, cell: str, region: str) -> str:
-    names = [
-        b["Name"]
-        for b in aws.call("s3", region, "list_buckets").get("Buckets", [])
-        if b["Name"].startswith(f"{cell}-documents")
-    ]
-    if len(names) != 1:
-        raise MoveFailed(
-            f"expected one documents bucket named {cell}-documents-* for cell {cell}, found "
-            f"{', '.join(names) or 'none'}; check the account and that the cell is deployed"
-        )
-    return names[0]
-
-
-def _user_pool(aws: Aws, region: str, given: str | None) -> str:
-    if given or os.environ.get(USER_POOL_ENV):
-        return given or os.environ[USER_POOL_ENV]
-    pools = [
-        p["Id"]
-        for page in aws.pages("cognito-idp", region, "list_user_pools", MaxResults=60)
-        for p in page.get("UserPools", [])
-        if p["Name"].startswith("myark-identity")
-    ]
-    if len(pools) != 1:
-        raise UsageError(
-            f"expected one Cognito user pool named myark-identity-* in {region}, found {len(pools)}; "
-            f"pass --user-pool-id or set {USER_POOL_ENV}"
-        )
-    return pools[0]
-
-
-def real_world(args: argparse.Namespace, fleet: Fleet) -> World:
-    from cells.ops.directory import CellDirectory
-
-    aws = Aws.connect(args.profile)
-    glob = fleet.global_stack
-    region = glob.config.global_spec.region
-    table = CellDirectory.find(aws, region).table
-    projects = {s.cell.name: s.cell.gcp.project for s in fleet.cells}
-    regions = {s.cell.name: s.cell.region for s in fleet.cells}
-    clients: dict[tuple[str, str], Any] = {}
-
-    def firestore(cell: str, database: str) -> Any:
-        if (cell, database) not in clients:
-            module = _import("google.cloud.firestore")
-            clients[(cell, database)] = module.Client(project=projects[cell], database=database)
-        return clients[(cell, database)]
-
-    buckets: dict[str, ObjectStore] = {}
-
-    def objects(cell: str) -> ObjectStore:
-        if cell not in buckets:
-            buckets[cell] = ObjectStore(aws, regions[cell], _documents_bucket(aws, cell, regions[cell]))
-        return buckets[cell]
-
-    def rows(cell: str) -> Rows:
-        return BigQueryRows(projects[cell])
-
-    kv = None
-    if glob.config.edge.provider == "cloudflare":
-        from cells.cli.ops import CLOUDFLARE_TOKEN_ENV, KV_NAMESPACE_ENV
-
-        namespace, token = os.environ.get(KV_NAMESPACE_ENV), os.environ.get(CLOUDFLARE_TOKEN_ENV)
-        if not namespace or not token:
-            raise UsageError(
-                f"{glob.file}: the edge is cloudflare; set {KV_NAMESPACE_ENV} and {CLOUDFLARE_TOKEN_ENV} so that "
-                "moves can write user:<id> and tenant:<id> to the directory KV namespace"
-            )
-        kv = CloudflareKV(glob.config.edge.cloudflare_account_id or "", namespace, token)
-    return World(
-        directory=MoveDirectory(aws, region, table),
-        cells=cell_infos(fleet),
-        firestore=firestore,
-        objects=objects,
-        rows=rows,
-        identity=Identity(aws, region, _user_pool(aws, region, args.user_pool_id)),
-        kv=kv,
-        publish=lambda cell, cell_region, pct: publish_utilization(aws, cell, cell_region, pct),
-        log=print,
-    )
-
-
 # ---- handlers -------------------------------------------------------------------------------------
 
 
@@ -297,7 +142,7 @@ def _world(args: argparse.Namespace) -> World:
             raise MoveRefused(f"unknown cell {cell!r}; cells of the fleet: {', '.join(names)}")
     if getattr(args, "move_action", "rebalance") in ("user", "tenant", "rebalance") and args.to not in names:
         raise MoveRefused(f"unknown cell {args.to!r}; cells of the fleet: {', '.join(names)}")
-    return real_world(args, fleet)
+    return real_world(fleet, args.profile, args.user_pool_id)
 
 
 def _emit(args: argparse.Namespace, text: str, document: Any) -> None:

@@ -8,7 +8,6 @@ or cell, a stack that is not a cell, missing Cloudflare settings, a refused drai
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import time
@@ -16,26 +15,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cells.core.config import PROJECT_ROOT, ConfigError, StackSettings, load_stack
+from cells.core.config import PROJECT_ROOT, StackSettings, load_stack
 from cells.core.errors import OutputFileError, UsageError
 from cells.core.fleet import Fleet, load_fleet
 from cells.core.naming import cell_api_host
-from cells.ops import audit, status
+from cells.ops import status
+from cells.ops.audit import gcp
+from cells.ops.audit.collect import run as run_audit
+from cells.ops.audit.render import nothing_found, render, to_json
 from cells.ops.aws import Aws, AwsError
 from cells.ops.directory import TARGETS, EdgeFactory, change_status, find_cell, reconcile, shown
-from cells.ops.edge import (
-    CloudflareEdge,
-    CloudflareKV,
-    EdgeError,
-    Route53Edge,
-    health_check_ids,
-    urllib_transport,
-)
+from cells.ops.edge import CLOUDFLARE_TOKEN_ENV, KV_NAMESPACE_ENV, EdgeError, edges_of
 from cells.ops.report import write_json
 
 EXIT_OK, EXIT_FAILED = 0, 1
-KV_NAMESPACE_ENV = "MYARK_KV_NAMESPACE_ID"
-CLOUDFLARE_TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
 REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 AUDIT_EXITS = (
@@ -45,7 +38,6 @@ AUDIT_EXITS = (
     "written is reported after the findings, and the exit code stays the findings' (1 when clean)."
 )
 EXIT_NOTHING_FOUND = 3
-GCP_TOKEN_ENV = "GOOGLE_OAUTH_ACCESS_TOKEN"
 STATUS_EXITS = (
     "Exit codes: 0 healthy; 1 unhealthy, or an AWS error (the message names the call, the region and "
     "what to check); 2 bad input (unknown stack, not a cell stack)."
@@ -252,43 +244,26 @@ def _failed(args: argparse.Namespace, exc: Exception) -> int:
     return EXIT_FAILED
 
 
-def _gcp_search(args: argparse.Namespace) -> audit.GcpSearch | str | None:
-    """How the audit searches the cell's GCP project: a search, why it cannot, or None (--skip-gcp)."""
-    if args.skip_gcp:
-        return None
-    token = os.environ.get(GCP_TOKEN_ENV)
-    if not token:
-        return (
-            f"no GCP access token: set {GCP_TOKEN_ENV} (e.g. $(gcloud auth print-access-token)) with "
-            "roles/cloudasset.viewer on the project, or pass --skip-gcp"
-        )
-    from cells.ops.gcp_assets import search_all_resources
-
-    transport = getattr(args, "gcp_transport", None) or urllib_transport
-    return lambda project: search_all_resources(project, token, transport)
-
-
 def cmd_audit(args: argparse.Namespace) -> int:
     settings = _cell_stack(args)
     regions = _regions(args.regions)
     aws = Aws.connect(args.profile)
     cell = settings.cell
     try:
-        result, note = audit.run(
-            aws, cell.name, cell.zone, cell.region, regions, cell.gcp.project, _gcp_search(args)
-        )
+        search = gcp.search_from_environment(args.skip_gcp, getattr(args, "gcp_transport", None))
+        result, note = run_audit(aws, cell.name, cell.zone, cell.region, regions, cell.gcp.project, search)
     except AwsError as exc:
         return _failed(args, exc)
     if note:
         print(f"note: {note}", file=sys.stderr)
     if args.json != "-":
-        print(audit.render(result))
+        print(render(result))
     if result.inventory.empty and args.json == "-":  # otherwise the report above says it
-        print(f"{args.command}: {audit.nothing_found(result.inventory)}", file=sys.stderr)
+        print(f"{args.command}: {nothing_found(result.inventory)}", file=sys.stderr)
     code = EXIT_NOTHING_FOUND if result.inventory.empty else EXIT_OK if result.clean else EXIT_FAILED
     if args.json:
         try:
-            write_json(args.json, audit.to_json(result))
+            write_json(args.json, to_json(result))
         except OutputFileError as exc:  # the findings are printed; the file error must not hide them
             print(f"{args.command}: {exc}", file=sys.stderr)
             return code if code != EXIT_OK else EXIT_FAILED
@@ -348,36 +323,9 @@ def cmd_bake(args: argparse.Namespace) -> int:
 
 def _edges(args: argparse.Namespace, fleet: Fleet, aws: Aws) -> EdgeFactory:
     """A fresh view of any cell's edge (each call reads the edge again)."""
-    glob = fleet.global_stack
-    if glob.config.edge.provider == "route53":
-        ids: dict[str, list[str]] = {}
-
-        def route53(cell: str) -> Route53Edge:
-            # Which check is the cell's is read once per command; its state is read fresh every time.
-            if not ids:
-                ids.update(health_check_ids(aws))
-            return Route53Edge(aws, cell, ids)
-
-        return route53
-    namespace = args.kv_namespace_id or os.environ.get(KV_NAMESPACE_ENV)
-    token = args.cloudflare_api_token or os.environ.get(CLOUDFLARE_TOKEN_ENV)
-    missing = [
-        f"{name} (or {flag})"
-        for name, flag, value in (
-            (KV_NAMESPACE_ENV, "--kv-namespace-id", namespace),
-            (CLOUDFLARE_TOKEN_ENV, "--cloudflare-api-token", token),
-        )
-        if not value
-    ]
-    if missing:
-        raise ConfigError(
-            f"{glob.file}: the edge is cloudflare; set {' and '.join(missing)} to write status:<cell> to the "
-            "directory KV namespace"
-        )
-    account = glob.config.edge.cloudflare_account_id or ""
-    transport = getattr(args, "transport", None) or urllib_transport
-    kv = CloudflareKV(account, str(namespace), str(token), transport)
-    return lambda cell: CloudflareEdge(kv, cell)
+    return edges_of(
+        fleet, aws, args.kv_namespace_id, args.cloudflare_api_token, getattr(args, "transport", None)
+    )
 
 
 def notes(provider: str, target: str, cell: str, domain: str) -> list[str]:

@@ -10,6 +10,7 @@ cannot answer 503; clients that already know `<cell>.api.<domain>` still reach t
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -17,10 +18,14 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import quote
 
+from cells.core.errors import ConfigError
+from cells.core.fleet import Fleet
 from cells.core.naming import TAG_CELL, TAG_ROLE
 from cells.ops.aws import Aws, AwsError
 
 CLOUDFLARE_API = "https://api.cloudflare.com/client/v4"
+KV_NAMESPACE_ENV = "MYARK_KV_NAMESPACE_ID"
+CLOUDFLARE_TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
 KV_KEY_NOT_FOUND = 10009  # Cloudflare's error code for a missing key (HTTP 404)
 ROUTE53_REGION = "us-east-1"  # Route53 is global; its API lives in us-east-1
 HEALTH_ROLE = "cell-health"
@@ -267,3 +272,47 @@ class Route53Edge:
                 ) from None
             raise
         self._check = HealthCheck(check.id, check.version + 1, status != "active")
+
+
+# ---- the fleet's edge --------------------------------------------------------------------------
+
+
+def edges_of(
+    fleet: Fleet,
+    aws: Aws,
+    kv_namespace_id: str | None = None,
+    cloudflare_api_token: str | None = None,
+    transport: Transport | None = None,
+) -> Callable[[str], Edge]:
+    """A fresh view of any cell's edge (each call reads the edge again), for the global stack's edge
+    provider. Cloudflare needs the directory's KV namespace and a token: given, or from
+    $MYARK_KV_NAMESPACE_ID and $CLOUDFLARE_API_TOKEN (a ConfigError names what is missing)."""
+    glob = fleet.global_stack
+    if glob.config.edge.provider == "route53":
+        ids: dict[str, list[str]] = {}
+
+        def route53(cell: str) -> Route53Edge:
+            # Which check is the cell's is read once per command; its state is read fresh every time.
+            if not ids:
+                ids.update(health_check_ids(aws))
+            return Route53Edge(aws, cell, ids)
+
+        return route53
+    namespace = kv_namespace_id or os.environ.get(KV_NAMESPACE_ENV)
+    token = cloudflare_api_token or os.environ.get(CLOUDFLARE_TOKEN_ENV)
+    missing = [
+        f"{name} (or {flag})"
+        for name, flag, value in (
+            (KV_NAMESPACE_ENV, "--kv-namespace-id", namespace),
+            (CLOUDFLARE_TOKEN_ENV, "--cloudflare-api-token", token),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConfigError(
+            f"{glob.file}: the edge is cloudflare; set {' and '.join(missing)} to write status:<cell> to the "
+            "directory KV namespace"
+        )
+    account = glob.config.edge.cloudflare_account_id or ""
+    kv = CloudflareKV(account, str(namespace), str(token), transport or urllib_transport)
+    return lambda cell: CloudflareEdge(kv, cell)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cells.core.fleet import Fleet
 from cells.core.sharding import ShardMap
 from cells.ops.move_plan import MoveRefused, rebalance_bucket, utilization
 from cells.ops.move_stores import FENCES, Conflict, FirestoreFactory, MoveDirectory, RetryableWrite
@@ -34,6 +35,21 @@ class CellInfo:
     shards: ShardMap
     max_users: int
     max_tenants: int
+
+
+def cell_infos(fleet: Fleet) -> dict[str, CellInfo]:
+    """Every cell of the fleet, from its stack file."""
+    return {
+        s.cell.name: CellInfo(
+            s.cell.name,
+            s.cell.zone,
+            s.cell.region,
+            s.cell.shards,
+            s.cell.capacity.max_users,
+            s.cell.capacity.max_tenants,
+        )
+        for s in fleet.cells
+    }
 
 
 def database_of(directory: MoveDirectory, cell: CellInfo, user: str) -> str:

@@ -1,7 +1,8 @@
 """Moves of users, tenants and logical shards: the decisions, on plain data (no cloud SDK).
 
 What may move where (residency, capacity), which users a rebalance takes, the journal's states and
-what a dry run reports. `cells.ops.move` runs the state machine against the stores.
+what a dry run reports, and the move's two failures (`MoveRefused`, `MoveFailed`). `cells.ops.move` runs
+the state machine against the stores.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ ALARM_PERCENT = 80
 
 class MoveRefused(Refusal):
     """A move that must not happen (residency, capacity, another move in flight): exit 2, nothing changed."""
+
+
+class MoveFailed(Exception):
+    """The move stopped (verification mismatch, a store error): the journal says where; re-run."""
 
 
 def state_index(state: str) -> int:

@@ -4,30 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from cli_support import run_commands
 from moto import mock_aws
 from move_support import EU, US, Env, build, seed_user, snapshot
 from ops_support import fake_credentials
 
-from cells.cli.move import HANDLERS, register
-from cells.core.errors import UserError as ConfigError  # every user error exits 2
+from cells.cli import move as move_commands
 from cells.ops.move_plan import MoveRefused
 
 
 def run(argv: list[str], env: Env) -> int:
-    parser = argparse.ArgumentParser(prog="cells")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    vars(args).update(world=env.world)
-    try:
-        return HANDLERS[args.command](args)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    """The move commands as `python -m cells` runs them, on the moto/fake world of `env`."""
+    return run_commands(move_commands, argv, world=env.world)
 
 
 @pytest.fixture
@@ -109,6 +101,6 @@ def test_rebalance_refuses_when_the_target_cannot_take_the_slice(env: Env) -> No
         seed_user(env, f"u{i}", US, "eu", docs=1, objects=0, rows=0)
     env.world.directory.update(f"count#{EU}", {"users": env.world.cells[EU].max_users - 1})
     with pytest.raises(MoveRefused, match="capacity"):
-        HANDLERS["rebalance"](
+        move_commands.HANDLERS["rebalance"](
             argparse.Namespace(source=US, to=EU, share="100", dry_run=False, json=None, world=env.world)
         )

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError, ReadTimeoutError
+from cli_support import cli_parser
 
-from cells.cli.ops import HANDLERS, register
+from cells.cli import ops as ops_commands
+from cells.cli.ops import HANDLERS
 from cells.core.errors import UsageError
 from cells.ops.aws import Aws, explain, iam_action
 from cells.ops.edge import CloudflareKV, EdgeError, HttpRequest, urllib_transport
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cells")
-    register(p.add_subparsers(dest="command", required=True))
-    return p
+    return cli_parser(ops_commands)
 
 
 @pytest.mark.parametrize(

@@ -5,28 +5,16 @@ Split from test_moves.py so that the suite's workers share the load.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fake_firestore.transaction import FakeWriteBatch
-from moto import mock_aws
-from move_support import EU, US, Crash, Env, api, assert_converged, build, seed_user, snapshot
-from ops_support import fake_credentials
+from move_support import EU, US, Crash, Env, api, assert_converged, seed_user, snapshot
 
-from cells.ops import move as move_module
-from cells.ops.move import Mover, plan_user
+from cells.ops.move import Mover
 from cells.ops.move_plan import LEASE_SECONDS, MoveRefused
 from cells.ops.move_stores import RetryableWrite, dataset_id
+from cells.ops.move_world import plan_user
 
 EU_USER = "eu-user-7"
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
-    fake_credentials(monkeypatch, US)
-    monkeypatch.setattr(move_module, "BATCH", 5)  # several batches per user: mid-copy crashes bite
-    with mock_aws():
-        yield build()
 
 
 CRASH_POINTS = [

@@ -15,12 +15,13 @@ from move_support import US, build
 from ops_support import fake_credentials
 
 from cells.cli.main import main as cli_main
-from cells.cli.move import cell_infos
 from cells.core.fleet import load_fleet
 from cells.offline.plan import record_plan
-from cells.ops.move import Mover, plan_tenant
+from cells.ops.move import Mover
+from cells.ops.move_api import cell_infos
 from cells.ops.move_plan import MoveRefused
 from cells.ops.move_stores import dataset_id
+from cells.ops.move_world import plan_tenant
 
 WEST = "us-west-2"
 ACME = "acme-insurance"

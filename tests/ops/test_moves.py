@@ -3,8 +3,6 @@ hold whatever step a crash interrupts, and a write during a move is applied or r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fake_firestore import transactional
 from hypothesis import given
@@ -13,9 +11,10 @@ from moto import mock_aws
 from move_support import EU, US, Crash, Env, api, assert_converged, build, cells, homes, seed_user, snapshot
 from ops_support import fake_credentials
 
-from cells.ops import move as move_module
-from cells.ops.move import Mover, cleanup, journals, measure, plan_shard, plan_tenant, plan_user
+from cells.ops.move import Mover
 from cells.ops.move_api import Api, CellInfo, place_user
+from cells.ops.move_cleanup import cleanup
+from cells.ops.move_journal import journals
 from cells.ops.move_plan import (
     LEASE_SECONDS,
     MoveRefused,
@@ -24,16 +23,9 @@ from cells.ops.move_plan import (
     utilization,
 )
 from cells.ops.move_stores import MoveDirectory, RetryableWrite, dataset_id, missing_rows
+from cells.ops.move_world import measure, plan_shard, plan_tenant, plan_user
 
 EU_USER = "eu-user-7"  # an EU resident homed in the US cell before the pilot
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
-    fake_credentials(monkeypatch, US)
-    monkeypatch.setattr(move_module, "BATCH", 5)  # several batches per user: mid-copy crashes bite
-    with mock_aws():
-        yield build()
 
 
 def test_an_eu_user_moves_from_the_us_cell_into_the_pilot(env: Env) -> None:
@@ -153,7 +145,7 @@ def test_concurrent_moves_of_one_user_one_wins(env: Env) -> None:
     def stale_get(pk: str):
         if pk.startswith("move#") and not stale["done"]:
             stale["done"] = True
-            Mover(env.world, owner="winner")._acquire(plan)  # the winner gets in between
+            Mover(env.world, owner="winner").lease.acquire(plan)  # the winner gets in between
             return None
         return real_get(pk)
 

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import botocore.client
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
-from moto import mock_aws
-from ops_support import SESSION, client, fake_credentials, run
+from ops_support import SESSION, client, fail_on, run
 
 from cells.core.regions import REGIONS
-from cells.ops import audit
+from cells.ops.audit.findings import PUBLIC_ACCESS_FLAGS, bucket_findings, placement, table_findings
+from cells.ops.audit.model import BucketFacts, Exemption, Finding, ReplicationTarget, TableFacts
+from cells.ops.audit.sweep import bucket_region, discover_regions
 from cells.ops.aws import Aws
 
 CELL = "eu-central-1"  # the project's eu cell: stack, cell name and region
@@ -25,13 +23,6 @@ TAGS = [
     {"Key": "myark:region", "Value": CELL},
     {"Key": "myark:residency", "Value": "eu"},
 ]
-
-
-@pytest.fixture
-def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    fake_credentials(monkeypatch, "us-east-1")
-    with mock_aws():
-        yield
 
 
 def bucket(
@@ -52,7 +43,7 @@ def bucket(
         rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}
         s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [rule]})
     if blocked:
-        flags = dict.fromkeys(audit.PUBLIC_ACCESS_FLAGS, True)
+        flags = dict.fromkeys(PUBLIC_ACCESS_FLAGS, True)
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=flags)
     if versioned:
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
@@ -127,7 +118,7 @@ def compliant_cell() -> dict[str, str]:
 # ---- compliant and non-compliant accounts -------------------------------------------------------
 
 
-def test_a_compliant_cell_is_clean(fleet_copy: Path, account: None, tmp_path: Path, capsys) -> None:
+def test_a_compliant_cell_is_clean(fleet_copy: Path, moto_account: None, tmp_path: Path, capsys) -> None:
     made = compliant_cell()
     report = tmp_path / "audit.json"
     assert (
@@ -142,7 +133,7 @@ def test_a_compliant_cell_is_clean(fleet_copy: Path, account: None, tmp_path: Pa
 
 
 def test_every_leak_and_weak_setting_is_a_finding(
-    fleet_copy: Path, account: None, tmp_path: Path, capsys
+    fleet_copy: Path, moto_account: None, tmp_path: Path, capsys
 ) -> None:
     bucket(f"{CELL}-stray", "us-east-1")  # a tagged bucket in the US for an EU cell
     bucket(f"{CELL}-plain", CELL, encrypted=False)
@@ -185,7 +176,7 @@ def test_every_leak_and_weak_setting_is_a_finding(
     assert "KIND" in out and "DETAIL" in out and f"{len(expected)} findings." in out
 
 
-def test_json_to_stdout_prints_only_json(fleet_copy: Path, account: None, capsys) -> None:
+def test_json_to_stdout_prints_only_json(fleet_copy: Path, moto_account: None, capsys) -> None:
     bucket(f"{CELL}-stray", "us-east-1")
     assert run(["audit", "residency", CELL, "--skip-gcp", "--regions", SCAN, "--json", "-"], fleet_copy) == 1
     findings = json.loads(capsys.readouterr().out)
@@ -195,22 +186,6 @@ def test_json_to_stdout_prints_only_json(fleet_copy: Path, account: None, capsys
 # ---- which regions are scanned ------------------------------------------------------------------
 
 
-def fail_on(
-    monkeypatch: pytest.MonkeyPatch, operation: str, error: Exception | None, answer: Any = None
-) -> None:
-    """Make one API operation raise `error` (or return `answer`); everything else reaches moto."""
-    real = botocore.client.BaseClient._make_api_call
-
-    def fake(self, operation_name: str, params: dict[str, Any]):
-        if operation_name == operation:
-            if error is not None:
-                raise error
-            return answer
-        return real(self, operation_name, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", fake)
-
-
 def denied(operation: str) -> ClientError:
     return ClientError({"Error": {"Code": "AccessDenied", "Message": "not allowed (test)"}}, operation)
 
@@ -218,14 +193,14 @@ def denied(operation: str) -> ClientError:
 def test_enabled_regions_come_from_describe_regions(monkeypatch) -> None:
     answer = {"Regions": [{"RegionName": "eu-west-1"}, {"RegionName": "ap-south-1"}]}
     fail_on(monkeypatch, "DescribeRegions", None, answer)
-    assert audit.discover_regions(Aws(SESSION), CELL) == (
+    assert discover_regions(Aws(SESSION), CELL) == (
         ["ap-south-1", "eu-west-1"],
         None,
     )
 
 
 def test_without_describe_regions_the_known_regions_are_scanned(
-    fleet_copy: Path, account: None, monkeypatch, capsys
+    fleet_copy: Path, moto_account: None, monkeypatch, capsys
 ) -> None:
     fail_on(monkeypatch, "DescribeRegions", denied("DescribeRegions"))
     bucket(f"{CELL}-documents", CELL)
@@ -265,37 +240,35 @@ def test_without_describe_regions_the_known_regions_are_scanned(
     ],
 )
 def test_where_a_resource_may_live(arn: str, region: str, zone: str, verdict: str) -> None:
-    got = audit.placement(arn, region, zone)
+    got = placement(arn, region, zone)
     if verdict == "ok":
         assert got is None
     elif verdict == "exempt":
-        assert isinstance(got, audit.Exemption)
+        assert isinstance(got, Exemption)
     else:
-        assert isinstance(got, audit.Finding) and got.kind == verdict
+        assert isinstance(got, Finding) and got.kind == verdict
 
 
 def test_replicas_and_unreadable_destinations_are_findings() -> None:
-    t = audit.TableFacts(
-        f"arn:aws:dynamodb:{CELL}:{ACCOUNT}:table/t", CELL, True, True, ("eu-west-1", "us-east-2")
-    )
-    assert [(f.kind, f.detail.split(";")[0]) for f in audit.table_findings(t, "eu")] == [
+    t = TableFacts(f"arn:aws:dynamodb:{CELL}:{ACCOUNT}:table/t", CELL, True, True, ("eu-west-1", "us-east-2"))
+    assert [(f.kind, f.detail.split(";")[0]) for f in table_findings(t, "eu")] == [
         ("replica-outside-zone", "has a replica in us-east-2")
     ]
-    b = audit.BucketFacts(
+    b = BucketFacts(
         "b",
         CELL,
         True,
-        dict.fromkeys(audit.PUBLIC_ACCESS_FLAGS, True),
+        dict.fromkeys(PUBLIC_ACCESS_FLAGS, True),
         "Enabled",
-        (audit.ReplicationTarget("arn:aws:s3:::elsewhere", None),),
+        (ReplicationTarget("arn:aws:s3:::elsewhere", None),),
     )
-    assert [f.kind for f in audit.bucket_findings(b, "eu")] == ["replication-unverified"]
+    assert [f.kind for f in bucket_findings(b, "eu")] == ["replication-unverified"]
 
 
 def test_the_legacy_bucket_locations_mean_regions() -> None:
-    assert audit.bucket_region(None) == "us-east-1"
-    assert audit.bucket_region("EU") == "eu-west-1"
-    assert audit.bucket_region("eu-north-1") == "eu-north-1"
+    assert bucket_region(None) == "us-east-1"
+    assert bucket_region("EU") == "eu-west-1"
+    assert bucket_region("eu-north-1") == "eu-north-1"
 
 
 # ---- bad input and AWS errors -------------------------------------------------------------------
@@ -339,7 +312,7 @@ def test_bad_input_exits_2(fleet_copy: Path, argv: list[str], message: str, caps
     ids=["denied", "throttled", "no-credentials", "unreachable"],
 )
 def test_aws_errors_become_one_clear_message(
-    fleet_copy: Path, account: None, monkeypatch, capsys, operation, error, expected
+    fleet_copy: Path, moto_account: None, monkeypatch, capsys, operation, error, expected
 ) -> None:
     bucket(f"{CELL}-documents", CELL)
     fail_on(monkeypatch, operation, error)

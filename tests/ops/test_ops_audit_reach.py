@@ -5,28 +5,21 @@ project (Cloud Asset Inventory), an empty account (exit 3), and a --json file th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from moto import mock_aws
-from ops_support import client, fake_credentials, run
-from test_ops_audit import ACCOUNT, CELL, SCAN, TAGS, backup_plan, bucket, fail_on
+from ops_support import client, fail_on, run
+from test_ops_audit import ACCOUNT, CELL, SCAN, TAGS, backup_plan, bucket
 
-from cells.ops import audit
+from cells.ops.audit.findings import copy_findings
+from cells.ops.audit.gcp import GcpError, search_all_resources
+from cells.ops.audit.model import CopyFacts
+from cells.ops.audit.sweep import named_for
 from cells.ops.edge import HttpRequest, HttpResponse
-from cells.ops.gcp_assets import GcpError, search_all_resources
 
 RECORDED = Path(__file__).parent / "data" / "cloudasset"
 AUDIT = ["audit", "residency", CELL, "--regions", SCAN]
-
-
-@pytest.fixture
-def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    fake_credentials(monkeypatch, "us-east-1")
-    with mock_aws():
-        yield
 
 
 def findings_of(path: Path) -> set[tuple[str, str, str]]:
@@ -34,7 +27,7 @@ def findings_of(path: Path) -> set[tuple[str, str, str]]:
 
 
 def test_an_untagged_bucket_named_for_the_cell_in_another_region_is_found(
-    fleet_copy: Path, account: None, tmp_path: Path, capsys
+    fleet_copy: Path, moto_account: None, tmp_path: Path, capsys
 ) -> None:
     bucket(f"{CELL}-documents", CELL)
     bucket(f"myark-{CELL}-exports", "us-east-1", tags=[{"Key": "team", "Value": "data"}])
@@ -50,7 +43,7 @@ def test_an_untagged_bucket_named_for_the_cell_in_another_region_is_found(
 
 
 def test_backup_plans_and_vaults_are_searched_in_every_region(
-    fleet_copy: Path, account: None, tmp_path: Path
+    fleet_copy: Path, moto_account: None, tmp_path: Path
 ) -> None:
     bucket(f"{CELL}-documents", CELL)
     plan = backup_plan("us-east-1", copy_to="eu-west-1")  # tagged, where the cell has nothing else
@@ -72,7 +65,7 @@ def test_backup_plans_and_vaults_are_searched_in_every_region(
 
 
 def test_copies_that_leave_the_zone_are_findings(
-    fleet_copy: Path, account: None, tmp_path: Path, monkeypatch
+    fleet_copy: Path, moto_account: None, tmp_path: Path, monkeypatch
 ) -> None:
     """ECR replication and the log group run on moto; an EFS replication, an RDS cross-region replica and
     a Logs subscription are answered at the boto3 level (moto lacks EFS replication; the others need
@@ -148,7 +141,7 @@ def test_copies_that_leave_the_zone_are_findings(
     }  # the automated backups replicate to eu-west-1: inside the zone, no finding
 
 
-def test_an_account_without_the_cell_exits_3(fleet_copy: Path, account: None, capsys) -> None:
+def test_an_account_without_the_cell_exits_3(fleet_copy: Path, moto_account: None, capsys) -> None:
     bucket("us-east-1-documents", "us-east-1", tags=[{"Key": "myark:cell", "Value": "us-east-1"}])
     assert run([*AUDIT, "--skip-gcp"], fleet_copy) == 3
     out = capsys.readouterr().out
@@ -162,7 +155,7 @@ def test_an_account_without_the_cell_exits_3(fleet_copy: Path, account: None, ca
 
 
 def test_an_unwritable_json_file_keeps_the_findings_exit_code(
-    fleet_copy: Path, account: None, tmp_path: Path, capsys
+    fleet_copy: Path, moto_account: None, tmp_path: Path, capsys
 ) -> None:
     bucket(f"{CELL}-stray", "us-east-1")
     missing_dir = tmp_path / "no-such-dir" / "a.json"
@@ -173,7 +166,7 @@ def test_an_unwritable_json_file_keeps_the_findings_exit_code(
 
 
 def test_a_clean_audit_whose_file_cannot_be_written_is_not_clean(
-    fleet_copy: Path, account: None, tmp_path: Path, capsys
+    fleet_copy: Path, moto_account: None, tmp_path: Path, capsys
 ) -> None:
     bucket(f"{CELL}-documents", CELL)
     assert run([*AUDIT, "--skip-gcp", "--json", str(tmp_path / "no" / "a.json")], fleet_copy) == 1
@@ -214,7 +207,7 @@ def test_a_refused_search_says_what_to_grant() -> None:
 
 
 def test_gcp_assets_outside_the_zone_are_findings(
-    fleet_copy: Path, account: None, tmp_path: Path, monkeypatch, capsys
+    fleet_copy: Path, moto_account: None, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     bucket(f"{CELL}-documents", CELL)
     monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", "tok")
@@ -228,7 +221,7 @@ def test_gcp_assets_outside_the_zone_are_findings(
 
 
 def test_without_a_token_the_gcp_side_is_a_finding_not_a_pass(
-    fleet_copy: Path, account: None, monkeypatch, capsys
+    fleet_copy: Path, moto_account: None, monkeypatch, capsys
 ) -> None:
     bucket(f"{CELL}-documents", CELL)
     monkeypatch.delenv("GOOGLE_OAUTH_ACCESS_TOKEN", raising=False)
@@ -237,7 +230,7 @@ def test_without_a_token_the_gcp_side_is_a_finding_not_a_pass(
     assert "gcp-unaudited" in out and "--skip-gcp" in out
 
 
-def test_a_refused_gcp_search_is_a_finding(fleet_copy: Path, account: None, monkeypatch, capsys) -> None:
+def test_a_refused_gcp_search_is_a_finding(fleet_copy: Path, moto_account: None, monkeypatch, capsys) -> None:
     bucket(f"{CELL}-documents", CELL)
     monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", "tok")
     assert run(AUDIT, fleet_copy, gcp_transport=Recorded("denied.json", status=403)) == 1
@@ -257,16 +250,16 @@ def test_a_refused_gcp_search_is_a_finding(fleet_copy: Path, account: None, monk
     ],
 )
 def test_named_for_the_cell_means_the_whole_name(name: str, hit: bool) -> None:
-    assert audit.named_for(name, CELL) is hit
+    assert named_for(name, CELL) is hit
 
 
 def test_copies_inside_the_zone_are_fine() -> None:
-    inside = audit.CopyFacts(
+    inside = CopyFacts(
         "arn:aws:rds:eu-central-1:1:db:x", "eu-central-1", "RDS read replica", "r", "eu-west-3"
     )
-    outside = audit.CopyFacts(
+    outside = CopyFacts(
         "arn:aws:rds:eu-central-1:1:db:x", "eu-central-1", "RDS read replica", "r", "us-east-1"
     )
-    unknown = audit.CopyFacts("arn:aws:rds:eu-central-1:1:db:x", "eu-central-1", "RDS read replica", "r", "")
-    assert audit.copy_findings(inside, "eu") is None
-    assert audit.copy_findings(outside, "eu") is not None and audit.copy_findings(unknown, "eu") is not None
+    unknown = CopyFacts("arn:aws:rds:eu-central-1:1:db:x", "eu-central-1", "RDS read replica", "r", "")
+    assert copy_findings(inside, "eu") is None
+    assert copy_findings(outside, "eu") is not None and copy_findings(unknown, "eu") is not None

@@ -9,38 +9,19 @@ then checks the zone invariant and that the edge (Route53 health checks) agrees 
 
 from __future__ import annotations
 
-import random
 import threading
-import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
-import yaml
 from moto_server import moto_server
-from ops_support import create_cell_health_check, fake_credentials, run
+from ops_support import fake_credentials, run
+from race_support import GLOBAL_REGION, SEED, TABLE, Account, fleet_of_three, interleave, together
 
 from cells.ops import aws as ops_aws
-from cells.ops.directory import effective
 
-GLOBAL_REGION = "us-east-1"
-TABLE = "myark-cell-directory"
-EU_CELLS = ("eu-central-1", "eu-spare", "eu-third")
 TRIALS = 100
-SEED = 20261126
-
-
-def add_cell(root: Path, name: str, region: str, cidr: str) -> None:
-    doc = yaml.safe_load((root / "Pulumi.eu-central-1.yaml").read_text())
-    cell = doc["config"]["myark:cell"]
-    cell.update(name=name, region=region, defaultForZone=False)
-    cell.pop("pilot", None)
-    cell["network"]["cidr"] = cidr
-    cell["gcp"]["project"] = f"myark-{name}"
-    cell["shards"]["physical"] = {f"{name}-a": f"0-{cell['shards']['logical'] - 1}"}
-    (root / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+pytestmark = pytest.mark.slow  # a moto server in its own process
 
 
 @pytest.fixture
@@ -52,98 +33,6 @@ def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         monkeypatch.setattr(ops_aws, "_SESSIONS", {})
         monkeypatch.setattr(ops_aws, "_CLIENTS", {})
         yield url
-
-
-class Account:
-    def __init__(self, url: str) -> None:
-        session = boto3.Session()
-        self.ddb = session.client("dynamodb", region_name=GLOBAL_REGION, endpoint_url=url)
-        self.r53 = session.client("route53", region_name=GLOBAL_REGION, endpoint_url=url)
-        self.checks: dict[str, str] = {}
-
-    def deploy(self, cells: list[str]) -> None:
-        self.ddb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            Tags=[{"Key": "myark:role", "Value": "cell-directory"}],
-        )
-        for cell in cells:
-            self.checks[cell] = create_cell_health_check(self.r53, cell)
-
-    def status(self, cell: str) -> str:
-        item = self.ddb.get_item(TableName=TABLE, Key={"pk": {"S": f"cell#{cell}"}}, ConsistentRead=True)
-        return effective(item.get("Item", {}).get("status", {}).get("S"))
-
-    def inverted(self, cell: str) -> bool:
-        hc = self.r53.get_health_check(HealthCheckId=self.checks[cell])["HealthCheck"]
-        return bool(hc["HealthCheckConfig"].get("Inverted"))
-
-
-def race(root: Path, argvs: list[list[str]], rng: random.Random) -> list[int]:
-    codes = [-1] * len(argvs)
-    start = threading.Barrier(len(argvs))
-    offsets = [rng.uniform(0, 0.03) for _ in argvs]
-
-    def one(i: int) -> None:
-        start.wait()
-        time.sleep(offsets[i])
-        codes[i] = run(argvs[i], root)
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(argvs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return codes
-
-
-def interleave(
-    root: Path, account: Account, all_cells: list[str], trials: int, seed: int
-) -> tuple[Counter[str], list[str], float]:
-    """`trials` races of 2 or 3 random commands on the eu cells: figures, broken invariants, seconds."""
-    rng = random.Random(seed)
-    figures: Counter[str] = Counter()
-    broken: list[str] = []
-    began = time.monotonic()
-    after = {c: account.status(c) for c in all_cells}
-    for trial in range(trials):
-        before = {c: after[c] for c in EU_CELLS}  # nothing changed since the last trial's check
-        ops = [
-            (rng.choice(("drain", "down", "activate")), rng.choice(EU_CELLS))
-            for _ in range(rng.choice((2, 3)))
-        ]
-        # At stake: the commands together would empty the zone if none were refused.
-        removing = {cell for command, cell in ops if command != "activate"}
-        if all(c in removing for c, s in before.items() if s == "active") and "activate" not in {
-            c for c, _ in ops
-        }:
-            figures["at stake"] += 1
-        codes = race(root, [[command, cell] for command, cell in ops], rng)
-        figures.update({0: "done", 1: "failed", 2: "refused"}.get(c, "?") for c in codes)
-        after = {c: account.status(c) for c in all_cells}
-        if not any(after[c] == "active" for c in EU_CELLS):
-            broken.append(f"trial {trial}: {ops} -> {codes}: zone eu has no active cell: {after}")
-        for cell, status in after.items():
-            if account.inverted(cell) != (status != "active"):
-                broken.append(f"trial {trial}: {ops}: {cell} is {status} but its health check disagrees")
-        if 1 in codes:
-            broken.append(f"trial {trial}: {ops} -> {codes}: a command failed")
-        figures["interleavings"] += 1
-        figures["commands"] += len(ops)
-    return figures, broken, time.monotonic() - began
-
-
-def fleet_of_three(root: Path) -> list[str]:
-    """The project's fleet plus two eu cells: every cell name."""
-    from cells.core.fleet import load_fleet
-
-    add_cell(root, "eu-spare", "eu-west-3", "10.200.0.0/16")
-    add_cell(root, "eu-third", "eu-west-1", "10.201.0.0/16")
-    all_cells = [s.cell.name for s in load_fleet(root).cells]
-    assert sorted(c for c in all_cells if c.startswith("eu-")) == sorted(EU_CELLS)
-    return all_cells
 
 
 def test_no_interleaving_leaves_a_zone_without_an_active_cell_or_the_edge_behind(
@@ -198,11 +87,7 @@ def test_the_server_applies_each_transaction_atomically_under_concurrent_request
             except account.ddb.exceptions.TransactionCanceledException:
                 pass
 
-        threads = [threading.Thread(target=bump, args=(i,)) for i in range(racers)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        together(bump, racers)
         wins.append(sum(won))
         item = account.ddb.get_item(TableName=TABLE, Key={"pk": {"S": "zone#eu"}}, ConsistentRead=True)[
             "Item"

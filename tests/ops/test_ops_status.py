@@ -12,7 +12,7 @@ import botocore.client
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
 from moto import mock_aws
-from ops_support import client, fake_credentials, run
+from ops_support import client, fail_on, fake_credentials, run
 
 from cells.core.observability import canary_name
 from cells.ops import status
@@ -212,17 +212,6 @@ def test_unhealthy_targets_are_named() -> None:
 def test_unknown_stack_is_bad_input(fleet_copy: Path, capsys) -> None:
     assert run(["status", "mars-1"], fleet_copy) == 2
     assert "unknown stack 'mars-1'" in capsys.readouterr().err
-
-
-def fail_on(monkeypatch: pytest.MonkeyPatch, operation: str, error: Exception) -> None:
-    real = botocore.client.BaseClient._make_api_call
-
-    def fake(self, operation_name: str, params: dict[str, Any]):
-        if operation_name == operation:
-            raise error
-        return real(self, operation_name, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", fake)
 
 
 @pytest.mark.parametrize(

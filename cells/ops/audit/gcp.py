@@ -9,18 +9,42 @@ the Cloud Asset API enabled. The HTTP transport is injectable (tests replay reco
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from urllib.parse import quote, urlencode
 
-from cells.ops.audit import GcpAsset, GcpUnavailable
+from cells.ops.audit.model import GcpAsset
 from cells.ops.edge import EdgeError, HttpRequest, Transport, urllib_transport
 
 CLOUD_ASSET_API = "https://cloudasset.googleapis.com/v1"
 PAGE_SIZE = 500  # the API's maximum
 MAX_PAGES = 200  # 100,000 assets: a project with more is not a cell's
+GCP_TOKEN_ENV = "GOOGLE_OAUTH_ACCESS_TOKEN"
+
+GcpSearch = Callable[[str], list[GcpAsset]]  # project -> assets; raises GcpUnavailable
+
+
+class GcpUnavailable(Exception):
+    """The GCP project could not be searched: the message says why and what to check."""
 
 
 class GcpError(GcpUnavailable):
     """Cloud Asset Inventory refused or could not be reached: the message says what to check."""
+
+
+def search_from_environment(skip: bool, transport: Transport | None = None) -> GcpSearch | str | None:
+    """How the audit searches the cell's GCP project: a search with the token in $GOOGLE_OAUTH_ACCESS_TOKEN,
+    why it cannot (no token), or None (skipped on purpose)."""
+    if skip:
+        return None
+    token = os.environ.get(GCP_TOKEN_ENV)
+    if not token:
+        return (
+            f"no GCP access token: set {GCP_TOKEN_ENV} (e.g. $(gcloud auth print-access-token)) with "
+            "roles/cloudasset.viewer on the project, or pass --skip-gcp"
+        )
+    via = transport or urllib_transport
+    return lambda project: search_all_resources(project, token, via)
 
 
 def search_all_resources(project: str, token: str, transport: Transport = urllib_transport) -> list[GcpAsset]:
