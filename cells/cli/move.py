@@ -254,9 +254,12 @@ def cmd_rebalance(args: argparse.Namespace) -> int:
     source, target = world.cell(args.source), world.cell(args.to)
     if source.name == target.name:
         raise MoveRefused(f"--from and --to are both {source.name}; pick two cells")
-    homes = list(world.directory.scan_homes("user#"))
+    try:
+        homes = list(world.directory.scan_homes("user#"))
+        count = world.directory.count(target.name)["users"]
+    except (AwsError, EdgeError) as exc:  # the directory read fails: one line, exit 1, nothing moved
+        return _failed(exc)
     users = rebalance_slice(homes, source.name, target.zone, share)
-    count = world.directory.count(target.name)["users"]
     if users:
         check_capacity("user", target.name, count + len(users) - 1, target.max_users)
     if args.json == "-":

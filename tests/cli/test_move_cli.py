@@ -104,3 +104,18 @@ def test_rebalance_refuses_when_the_target_cannot_take_the_slice(env: Env) -> No
         move_commands.HANDLERS["rebalance"](
             argparse.Namespace(source=US, to=EU, share="100", dry_run=False, json=None, world=env.world)
         )
+
+
+def test_rebalance_reports_a_directory_failure_in_one_line(env: Env, capsys, monkeypatch) -> None:
+    from cells.ops.aws import AwsError
+
+    seed_user(env, "eu-1", US, "eu")
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise AwsError("dynamodb Scan on myark-directory: AccessDeniedException")
+
+    monkeypatch.setattr(env.world.directory, "scan_homes", broken)
+    assert run(["rebalance", "--from", US, "--to", EU, "--share", "50"], env) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("move: ") and "AccessDeniedException" in err and "\n" not in err
+    assert (env.world.directory.get("user#eu-1") or {})["cell"] == US, "nothing moved"
