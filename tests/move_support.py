@@ -19,7 +19,7 @@ from moto import mock_aws  # noqa: F401  (moto must hook botocore before ops_sup
 from ops_support import SESSION
 
 from cells.cli.move import cell_infos
-from cells.core.config import PROJECT_ROOT
+from cells.core.config.stack_files import PROJECT_ROOT
 from cells.core.fleet import load_fleet
 from cells.ops.aws import Aws
 from cells.ops.move import World

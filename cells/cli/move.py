@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from cells.core.config import PROJECT_ROOT
+from cells.core.config.stack_files import PROJECT_ROOT
 from cells.core.errors import UsageError
 from cells.core.fleet import Fleet, load_fleet
 from cells.ops.aws import Aws, AwsError

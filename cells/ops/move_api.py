@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cells.core.sharding import ShardMap
+from cells.core.sharding.shard_map import ShardMap
 from cells.ops.move_plan import MoveRefused, rebalance_bucket, utilization
 from cells.ops.move_stores import FENCES, Conflict, FirestoreFactory, MoveDirectory, RetryableWrite
 
