@@ -2,7 +2,7 @@
 
 import pulumi
 
-from cells.core.config import ConfigError
+from cells.core.errors import ConfigError
 from cells.infra.program import main
 
 try:

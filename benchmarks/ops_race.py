@@ -24,7 +24,7 @@ from moto_server import moto_server  # noqa: E402
 from ops_support import run  # noqa: E402
 from race_support import SEED, Account, fleet_of_three, interleave  # noqa: E402
 
-from cells.core.config import PROJECT_ROOT  # noqa: E402
+from cells.core.config.stack_files import PROJECT_ROOT  # noqa: E402
 
 
 def main() -> None:

@@ -41,7 +41,7 @@ def sdk_imports(stack: str) -> str:
     """Code that imports every SDK class the stack's plan process uses (the SDKs load submodules
     lazily, so touching each class is what makes the import real). A cell's plan also runs the
     global stack's program, offline, to feed its StackReference: those classes count too."""
-    from cells.core.config import read_stack_file
+    from cells.core.config.stack_files import read_stack_file
     from cells.offline.plan import record_plan
 
     plans = [record_plan(stack)]
@@ -79,7 +79,7 @@ def main() -> int:
     parser.add_argument("--json", metavar="PATH")
     parser.add_argument("--suite", action="store_true", help="also time the whole pytest suite once")
     args = parser.parse_args()
-    from cells.core.config import list_stacks
+    from cells.core.config.stack_files import list_stacks
 
     py = sys.executable
     rows = []

@@ -40,7 +40,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
 
-    from cells.core.config import list_stacks
+    from cells.core.config.stack_files import list_stacks
     from cells.guardrails.provider_rules import check_fleet_plans, check_stack
     from cells.offline.plan import record_plan
 

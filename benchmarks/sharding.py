@@ -20,7 +20,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cells.core.sharding import ShardMap, jump_hash, shard_key
+from cells.core.sharding.key import jump_hash, shard_key
+from cells.core.sharding.shard_map import ShardMap
 
 LOAD_COUNTS = (10, 32, 50)
 RESHARDS = ((10, 11), (32, 33), (16, 32), (49, 50))

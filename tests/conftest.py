@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from cells.core.config import PROJECT_ROOT, list_stacks
+from cells.core.config.stack_files import PROJECT_ROOT, list_stacks
 from cells.offline.plan import Plan, record_plan
 
 # A shared 2-core machine can stall any single example; the properties are exact, not timed.

@@ -18,7 +18,7 @@ from fake_firestore import FakeFirestoreClient, transactional
 from moto import mock_aws  # noqa: F401  (moto must hook botocore before ops_support opens its session)
 from ops_support import SESSION
 
-from cells.core.config import PROJECT_ROOT
+from cells.core.config.stack_files import PROJECT_ROOT
 from cells.core.fleet import load_fleet
 from cells.ops.aws import Aws
 from cells.ops.move_api import Api, CellInfo, cell_infos

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from cells.core.config import PROJECT_ROOT
+from cells.core.config.stack_files import PROJECT_ROOT
 from cells.core.fleet import load_fleet
 from cells.ops.aws import AwsError
 from cells.ops.edge import EdgeError

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cells.core.config import PROJECT_ROOT, StackSettings, load_stack
+from cells.core.config.stack import StackSettings
+from cells.core.config.stack_files import PROJECT_ROOT, load_stack
 from cells.core.errors import OutputFileError, UsageError
 from cells.core.fleet import Fleet, load_fleet
 from cells.core.naming import cell_api_host

@@ -54,7 +54,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_state(args: argparse.Namespace) -> int:
-    from cells.core.config import list_stacks
+    from cells.core.config.stack_files import list_stacks
     from cells.offline.plan import record_plan
     from cells.offline.state_safety import accept, compare, read_committed
 
@@ -73,7 +73,7 @@ def cmd_state(args: argparse.Namespace) -> int:
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
-    from cells.core.config import list_stacks
+    from cells.core.config.stack_files import list_stacks
     from cells.guardrails import provider_rules
     from cells.offline.plan import record_plan
 
@@ -97,7 +97,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from cells.guardrails.policies import check_plan
 
     if args.root:
-        from cells.core.config import read_stack_file
+        from cells.core.config.stack_files import read_stack_file
 
         plan.violations = check_plan(plan, stack_config=read_stack_file(args.stack, args.root).values)
     else:

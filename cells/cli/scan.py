@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cells.core.config import PROJECT_ROOT
+from cells.core.config.stack_files import PROJECT_ROOT
 from cells.guardrails.scan import (
     EDGE_MODES,
     SKIPS_FILE,
@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: Any) -> int:
-    from cells.core.config import list_stacks
+    from cells.core.config.stack_files import list_stacks
 
     known = list_stacks()
     unknown = [s for s in args.stacks if s not in known]

@@ -10,16 +10,12 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from cells.core.config import ConfigError, load_stack, load_yaml
-from cells.core.errors import UsageError, write_output
-from cells.core.sharding import (
-    DEFAULT_VECTORS_PATH,
-    VECTOR_IDS,
-    ShardMap,
-    format_ranges,
-    plan_rebalance,
-    render_vectors,
-)
+from cells.core.config.stack_files import load_stack, load_yaml
+from cells.core.errors import ConfigError, UsageError, write_output
+from cells.core.sharding.ranges import format_ranges
+from cells.core.sharding.rebalance import plan_rebalance
+from cells.core.sharding.shard_map import ShardMap
+from cells.core.sharding.vectors import DEFAULT_VECTORS_PATH, VECTOR_IDS, render_vectors
 
 
 def register(sub) -> None:
@@ -115,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(current.to_public_dict(), sort_keys=True))
         return 0
     source, proposed = _proposed(args, current)
-    from cells.core.sharding import sample_user_ids
+    from cells.core.sharding.rebalance import sample_user_ids
 
     plan = plan_rebalance(current, proposed, list(sample_user_ids(args.sample)))
     print(f"cell {settings.cell.name}: current map -> {source}")

@@ -5,6 +5,7 @@ python -m cells.core.config_reference > docs/config.md
 
 from __future__ import annotations
 
+import re
 import sys
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
@@ -12,7 +13,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from cells.core.config import StackConfig, _model_in
+from cells.core.config.base import model_in
+from cells.core.config.stack import StackConfig
 
 
 def _type(field: Any) -> str:
@@ -35,12 +37,9 @@ def _type(field: Any) -> str:
 
 def _type_name(annotation: Any) -> str:
     text = getattr(annotation, "__name__", None) or str(annotation)
-    return (
-        text.replace("typing.", "")
-        .replace("cells.core.sharding.", "")
-        .replace("cells.core.config.", "")
-        .replace("|", "or")
-    )
+    # Model classes by name only: cells.core.config.global_.ZoneSpec -> ZoneSpec.
+    text = re.sub(r"\bcells\.core\.(?:config|sharding)\.(?:\w+\.)*", "", text)
+    return text.replace("typing.", "").replace("|", "or")
 
 
 def _default(field: Any) -> str:
@@ -55,7 +54,7 @@ def _rows(model: type[BaseModel], prefix: str, out: list[str], seen: set[type]) 
     nested: list[tuple[str, type[BaseModel]]] = []
     for name, field in model.model_fields.items():
         key = f"{prefix}{field.alias or name}"
-        sub = _model_in(field.annotation)
+        sub = model_in(field.annotation)
         out.append(f"| `{key}` | {_type(field)} | {_default(field)} | {field.description or ''} |")
         if sub is not None and sub not in seen:
             # Entries of a mapping are named by the user: `tenants.<name>.physical`.
@@ -69,7 +68,7 @@ def render() -> str:
     out = [
         "# Stack config reference",
         "",
-        "Generated from `cells/core/config.py` by `python -m cells.core.config_reference`; a test keeps it current.",
+        "Generated from the models in `cells/core/config/` by `python -m cells.core.config_reference`; a test keeps it current.",
         "Every key lives under the `myark:` namespace of a `Pulumi.<stack>.yaml`.",
         "",
         "| key | type | default | meaning |",

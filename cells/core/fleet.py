@@ -9,16 +9,11 @@ from pathlib import Path
 
 import yaml
 
-from cells.core.config import (
-    NAMESPACE,
-    PROJECT_ROOT,
-    ConfigError,
-    StackSettings,
-    did_you_mean,
-    list_stacks,
-    parse_stack,
-    read_stack_file,
-)
+from cells.core.config.base import NAMESPACE, did_you_mean
+from cells.core.config.parse import parse_stack
+from cells.core.config.stack import StackSettings
+from cells.core.config.stack_files import PROJECT_ROOT, list_stacks, read_stack_file
+from cells.core.errors import ConfigError
 from cells.core.regions import Residency, Zone, use_residency
 
 

@@ -12,7 +12,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_gcp as gcp
 
-from cells.core.config import NAMESPACE, PROJECT_ROOT, ConfigError, StackSettings, _decode, parse_stack
+from cells.core.config.base import NAMESPACE
+from cells.core.config.parse import decode_value, parse_stack
+from cells.core.config.stack import StackSettings
+from cells.core.config.stack_files import PROJECT_ROOT
+from cells.core.errors import ConfigError
 from cells.core.fleet import Fleet, load_fleet
 from cells.core.naming import api_host, app_callback_url, control_plane_host, stack_tags
 from cells.core.regions import Zone
@@ -241,7 +245,7 @@ def from_runtime(
     stack = pulumi.get_stack()
     return parse_stack(
         stack,
-        {k: _decode(v) for k, v in raw.items()},
+        {k: decode_value(v) for k, v in raw.items()},
         secret_keys,
         f"Pulumi.{stack}.yaml",
         zones,

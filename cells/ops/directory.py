@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cells.core.config import StackSettings
+from cells.core.config.stack import StackSettings
 from cells.core.errors import Refusal, UsageError
 from cells.core.fleet import Fleet
 from cells.core.naming import TAG_ROLE

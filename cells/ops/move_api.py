@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cells.core.fleet import Fleet
-from cells.core.sharding import ShardMap
+from cells.core.sharding.shard_map import ShardMap
 from cells.ops.move_plan import MoveRefused, rebalance_bucket, utilization
 from cells.ops.move_stores import FENCES, Conflict, FirestoreFactory, MoveDirectory, RetryableWrite
 

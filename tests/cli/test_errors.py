@@ -6,7 +6,7 @@ import pytest
 
 import cells.cli.main as cli
 from cells.core import errors
-from cells.core.config import ConfigError
+from cells.core.errors import ConfigError
 from cells.ops.directory import Refused
 
 KINDS = [errors.ConfigError, errors.UsageError, errors.Refusal, errors.OutputFileError]

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from cells.cli.main import main as cli_main
-from cells.core.config import ConfigError, load_stack
+from cells.core.config.stack_files import load_stack
+from cells.core.errors import ConfigError
 from cells.core.fleet import load_fleet
 from cells.offline.plan import record_plan
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cells.core.config import PROJECT_ROOT, StackConfig
+from cells.core.config.stack import StackConfig
+from cells.core.config.stack_files import PROJECT_ROOT
 from cells.core.config_reference import render
 
 

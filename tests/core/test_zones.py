@@ -11,7 +11,9 @@ import pytest
 import yaml
 
 from cells.cli.main import main as cli_main
-from cells.core.config import FARGATE_SIZES, ISO_COUNTRIES, LOG_RETENTION_DAYS, read_stack_file
+from cells.core.config.cell import FARGATE_SIZES, LOG_RETENTION_DAYS
+from cells.core.config.global_ import ISO_COUNTRIES
+from cells.core.config.stack_files import read_stack_file
 from cells.core.fleet import load_fleet
 from cells.core.regions import (
     AWS_GLOBAL_MODULES,

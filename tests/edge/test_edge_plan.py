@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cells.core.config import PROJECT_ROOT
+from cells.core.config.stack_files import PROJECT_ROOT
 from cells.core.edge_sources import CLOUDFLARE_IPV4
 from cells.core.regions import ZONES
 from cells.guardrails.scan import switch_to_cloudflare
@@ -332,7 +332,7 @@ def test_route53_cell_load_balancer_forwards_and_rate_limits_the_connecting_addr
 
 
 def test_cloudflare_cell_without_an_origin_secret_is_refused(cloudflare_fleet: Path, tmp_path: Path) -> None:
-    from cells.core.config import ConfigError
+    from cells.core.errors import ConfigError
 
     for f in cloudflare_fleet.glob("Pulumi*.yaml"):
         doc = yaml.safe_load(f.read_text())

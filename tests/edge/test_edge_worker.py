@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from cells.core.config import PROJECT_ROOT
+from cells.core.config.stack_files import PROJECT_ROOT
 
 WORKER = PROJECT_ROOT / "edge-worker"
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from cells.core.config import PROJECT_ROOT, list_stacks
+from cells.core.config.stack_files import PROJECT_ROOT, list_stacks
 from cells.core.naming import (
     AUTONAME_SUFFIX_LENGTH,
     api_service_account_id,
@@ -543,7 +543,7 @@ def test_adding_a_cell_never_moves_the_zone_failover(fleet_copy: Path) -> None:
 def test_failover_and_auth_config_are_refused_with_one_clear_message(
     fleet_copy: Path, change: Callable[[Path], Any], expected: str
 ) -> None:
-    from cells.core.config import ConfigError
+    from cells.core.errors import ConfigError
     from cells.core.fleet import load_fleet
 
     change(fleet_copy)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cells.core.config import PROJECT_ROOT, list_stacks
+from cells.core.config.stack_files import PROJECT_ROOT, list_stacks
 from cells.guardrails.provider_rules import check_fleet_plans
 from cells.guardrails.scan import switch_to_cloudflare
 from cells.offline.plan import record_plan

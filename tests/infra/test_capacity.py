@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cells.core.config import ConfigError, load_stack
+from cells.core.config.stack_files import load_stack
+from cells.core.errors import ConfigError
 from cells.infra.components import capacity
 from cells.ops import move_plan, move_stores
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cells.core.config import load_stack
+from cells.core.config.stack_files import load_stack
 from cells.core.regions import REGIONS, location_in_zone
 
 CELLS = ("eu-central-1", "us-east-1")

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from cells.core.config import PROJECT_ROOT
+from cells.core.config.stack_files import PROJECT_ROOT
 from cells.core.naming import REQUIRED_TAGS
 from cells.core.regions import CLOUDFRONT_CERT_REGION, REGIONS
 from cells.offline.plan import PlanError, record_plan

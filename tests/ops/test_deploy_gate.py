@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from ops_support import run
 
-from cells.core.config import PROJECT_ROOT
+from cells.core.config.stack_files import PROJECT_ROOT
 
 WAVE = PROJECT_ROOT / ".github" / "workflows" / "deploy-wave.yml"
 

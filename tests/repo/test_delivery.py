@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cells.core.config import PROJECT_ROOT
+from cells.core.config.stack_files import PROJECT_ROOT
 from cells.core.fleet import load_fleet
 from cells.core.residency_controls import aws_service_control_policy, gcp_allowed_locations
 from cells.core.waves import waves

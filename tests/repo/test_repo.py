@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from cells.core.config import PROJECT_ROOT
+from cells.core.config.stack_files import PROJECT_ROOT
 
 
 def _tracked() -> list[str]:

@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from cells.core.config import ApiSpec
+from cells.core.config.cell import ApiSpec
 from cells.infra.components.policy_documents import assume_role, document, statement
 from cells.infra.components.protection import protected_log_group
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from cells.core.config import CellSpec
+from cells.core.config.cell import CellSpec
 from cells.core.edge_sources import CLIENT_IP_HEADER, ingress_cidrs
 from cells.core.naming import (
     api_host,

@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
-from cells.core.config import CellSpec
+from cells.core.config.cell import CellSpec
 from cells.core.naming import TAG_TENANT, gcp_labels
 from cells.core.regions import kms_location_for
 from cells.infra.components.protection import kept

@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from cells.core.config import EdgeSpec
+from cells.core.config.edge import EdgeSpec
 from cells.infra.components.control_plane import TokenSettings
 from cells.infra.components.edge.dns import EdgeDns
 

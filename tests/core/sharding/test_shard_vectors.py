@@ -1,7 +1,7 @@
 """The published test vectors: every value recomputed twice, and checked against values published elsewhere.
 
 A second, deliberately plain implementation lives here (explicit 64-bit masks, byte-by-byte key),
-so a bug in the fast one in cells.core.sharding cannot agree with itself and pass.
+so a bug in the fast one in cells.core.sharding.key cannot agree with itself and pass.
 """
 
 from __future__ import annotations
@@ -19,16 +19,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cells.core.sharding import (
-    ALGORITHM,
-    DEFAULT_VECTORS_PATH,
-    VECTOR_BUCKET_COUNTS,
-    jump_hash,
-    render_vectors,
-    shard_key,
-)
+from cells.core.sharding.key import ALGORITHM, jump_hash, shard_key
+from cells.core.sharding.vectors import DEFAULT_VECTORS_PATH, VECTOR_BUCKET_COUNTS, render_vectors
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 VECTORS: dict[str, Any] = json.loads(DEFAULT_VECTORS_PATH.read_text(encoding="ascii"))
 CASES = VECTORS["cases"]
 U64 = 0xFFFFFFFFFFFFFFFF
