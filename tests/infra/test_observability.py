@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_policies import one, run
+from policy_support import one, run
 
 from cells.core.observability import ALARM_SUFFIXES, FLEET_DASHBOARD_NAME, canary_name
-from cells.guardrails import policies as p
-from cells.guardrails.policies import ALL_POLICIES
+from cells.guardrails.policies.observability import ALARM_ACTIONS
+from cells.guardrails.policies.pack import ALL_POLICIES
+from cells.guardrails.policies.registry import MANDATORY
+from cells.guardrails.policies.resource_types import COMPOSITE_ALARM, METRIC_ALARM
 
 CELLS = {"eu-central-1": "eu-central-1", "us-east-1": "us-east-1"}  # the project's cells: name -> region
 
@@ -24,7 +26,7 @@ def test_every_alarm_notifies_the_cells_encrypted_topic(plan_of, stack: str) -> 
     (key,) = [
         k for k in plan.of_type("aws:kms/key:Key") if k.outputs.get("arn") == topic.inputs["kmsMasterKeyId"]
     ]
-    alarms = plan.of_type(p.METRIC_ALARM)
+    alarms = plan.of_type(METRIC_ALARM)
     assert sorted(a.inputs["name"] for a in alarms) == sorted(f"{stack}-{s}" for s in ALARM_SUFFIXES)
     topic_arn = plan.outputs["alarmTopicArn"]
     for alarm in alarms:
@@ -37,7 +39,7 @@ def test_every_alarm_notifies_the_cells_encrypted_topic(plan_of, stack: str) -> 
 
 
 def test_p99_latency_and_a_dead_canary_are_alarms(plan_of) -> None:
-    alarms = {a.inputs["name"]: a.inputs for a in plan_of("eu-central-1").of_type(p.METRIC_ALARM)}
+    alarms = {a.inputs["name"]: a.inputs for a in plan_of("eu-central-1").of_type(METRIC_ALARM)}
     p99 = alarms["eu-central-1-api-p99-latency"]
     assert p99["extendedStatistic"] == "p99" and "statistic" not in p99
     assert p99["metricName"] == "TargetResponseTime" and p99["threshold"] == 1.5
@@ -109,11 +111,11 @@ def test_the_fleet_dashboard_has_one_row_per_cell(plan_of) -> None:
 
 def test_an_alarm_that_notifies_nobody_is_refused() -> None:
     topic = ["arn:aws:sns:eu-central-1:123456789012:eu-central-1-alarms"]
-    assert run(p.ALARM_ACTIONS, p.METRIC_ALARM, {"alarmActions": topic}) == []
-    assert "notifies nobody" in one(p.ALARM_ACTIONS, p.METRIC_ALARM, {})
-    assert "notifies nobody" in one(p.ALARM_ACTIONS, p.METRIC_ALARM, {"alarmActions": []})
+    assert run(ALARM_ACTIONS, METRIC_ALARM, {"alarmActions": topic}) == []
+    assert "notifies nobody" in one(ALARM_ACTIONS, METRIC_ALARM, {})
+    assert "notifies nobody" in one(ALARM_ACTIONS, METRIC_ALARM, {"alarmActions": []})
     assert "actionsEnabled=false" in one(
-        p.ALARM_ACTIONS, p.COMPOSITE_ALARM, {"alarmActions": topic, "actionsEnabled": False}
+        ALARM_ACTIONS, COMPOSITE_ALARM, {"alarmActions": topic, "actionsEnabled": False}
     )
-    assert run(p.ALARM_ACTIONS, "aws:sns/topic:Topic", {}) == []
-    assert p.ALARM_ACTIONS in ALL_POLICIES and p.ALARM_ACTIONS.enforcement_level == p.MANDATORY
+    assert run(ALARM_ACTIONS, "aws:sns/topic:Topic", {}) == []
+    assert ALARM_ACTIONS in ALL_POLICIES and ALARM_ACTIONS.enforcement_level == MANDATORY
