@@ -48,7 +48,10 @@ def sdk_imports(stack: str) -> str:
     ref = read_stack_file(stack).values.get("myark:globalStack")
     if isinstance(ref, str):
         plans.append(record_plan(ref.rsplit("/", 1)[-1]))
-    lines = {"import pulumi", "import cells.core.config, cells.core.fleet, cells.offline.plan"}
+    lines = {
+        "import pulumi",
+        "import cells.core.config, cells.core.fleet, cells.offline.plan, cells.offline.mocks",
+    }
     for r in (r for plan in plans for r in plan.resources):
         pkg, _, rest = r.type.partition(":")
         if r.type.startswith("pulumi:providers:"):

@@ -41,7 +41,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from cells.core.config.stack_files import list_stacks
-    from cells.guardrails.provider_rules import check_fleet_plans, check_stack
+    from cells.guardrails.provider_rules.registry import check_fleet_plans, check_stack
     from cells.offline.plan import record_plan
 
     plans = []

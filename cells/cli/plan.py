@@ -45,7 +45,7 @@ def register(sub: Any) -> None:
     rules = sub.add_parser(
         "rules",
         help="check every stack's offline plan against the providers' own rules, and the fleet's",
-        description="Plan every stack and check each against cells/guardrails/provider_rules.py (names after "
+        description="Plan every stack and check each against cells/guardrails/provider_rules/ (names after "
         "autonaming, locations, pairings), then the fleet rules over all plans (one owner per DNS "
         "record, SCP name, failover role, GCP id).",
         epilog="Exit codes: 0 no violation; 1 violations; 2 bad input.",
@@ -74,18 +74,18 @@ def cmd_state(args: argparse.Namespace) -> int:
 
 def cmd_rules(args: argparse.Namespace) -> int:
     from cells.core.config.stack_files import list_stacks
-    from cells.guardrails import provider_rules
+    from cells.guardrails.provider_rules.registry import RULES, check_fleet_plans, markdown_table
     from cells.offline.plan import record_plan
 
     if args.doc:
-        write_output(args.doc, provider_rules.markdown_table(), "--doc")
+        write_output(args.doc, markdown_table(), "--doc")
         print(f"wrote {args.doc}")
         return EXIT_OK
     plans = [record_plan(stack) for stack in list_stacks()]
-    found = provider_rules.check_fleet_plans(plans)
+    found = check_fleet_plans(plans)
     for v in found:
         print(v.message())
-    print(f"{len(found)} provider-rule violations ({len(provider_rules.RULES)} rules, {len(plans)} stacks)")
+    print(f"{len(found)} provider-rule violations ({len(RULES)} rules, {len(plans)} stacks)")
     return EXIT_FAILED if found else EXIT_OK
 
 
@@ -103,7 +103,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         plan.violations = check_plan(plan)
     mandatory = sum(1 for v in plan.violations if v["level"] == "mandatory")
-    from cells.guardrails.provider_rules import check_stack
+    from cells.guardrails.provider_rules.registry import check_stack
 
     broken = check_stack(plan)
     if not args.quiet:

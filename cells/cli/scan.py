@@ -9,15 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from cells.core.config.stack_files import PROJECT_ROOT
-from cells.guardrails.scan import (
-    EDGE_MODES,
-    SKIPS_FILE,
-    SkipListError,
-    load_skips,
-    render,
-    scan,
-    scanner_python,
-)
+from cells.guardrails.scan.runner import EDGE_MODES, scan, scanner_python
+from cells.guardrails.scan.verdict import SKIPS_FILE, SkipListError, load_skips, render
 
 
 def register(sub: Any) -> None:

@@ -13,7 +13,7 @@ import yaml
 from cells.core.config.stack_files import PROJECT_ROOT
 from cells.core.edge_sources import CLOUDFLARE_IPV4
 from cells.core.regions import ZONES
-from cells.guardrails.scan import switch_to_cloudflare
+from cells.guardrails.scan.runner import switch_to_cloudflare
 from cells.offline.plan import Plan, record_plan
 
 

@@ -8,22 +8,9 @@ from typing import Any
 
 import pytest
 
-from cells.guardrails.scan import (
-    SCANNER_ENV,
-    Finding,
-    IamDocument,
-    ScanResult,
-    Skip,
-    SkipListError,
-    iam_documents,
-    judge_checkov,
-    load_skips,
-    run_checkov,
-    run_parliament,
-    singular,
-    terraform_type,
-    translate,
-)
+from cells.guardrails.scan.runner import SCANNER_ENV, run_checkov, run_parliament
+from cells.guardrails.scan.terraform import IamDocument, iam_documents, singular, terraform_type, translate
+from cells.guardrails.scan.verdict import Finding, ScanResult, Skip, SkipListError, judge_checkov, load_skips
 
 
 def scanners_installed() -> None:

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from cells.core.config.stack_files import PROJECT_ROOT, list_stacks
-from cells.guardrails.provider_rules import check_fleet_plans
-from cells.guardrails.scan import switch_to_cloudflare
+from cells.guardrails.provider_rules.registry import check_fleet_plans
+from cells.guardrails.scan.runner import switch_to_cloudflare
 from cells.offline.plan import record_plan
 
 LB = "aws:lb/loadBalancer:LoadBalancer"

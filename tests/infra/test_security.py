@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from cells.offline.plan import MOCK_ACCOUNT, MyarkMocks
+from cells.offline.mocks import MOCK_ACCOUNT, MyarkMocks
 
 CELLS = ("eu-central-1", "us-east-1")
 

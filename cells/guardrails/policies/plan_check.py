@@ -167,7 +167,7 @@ def check_plan(
     defaults to the stack's `Pulumi.<stack>.yaml`; `policy_config` mirrors `--policy-pack-config`
     (per policy: an enforcement level, or properties with an optional `enforcementLevel`).
     """
-    from cells.offline.plan import MyarkMocks
+    from cells.offline.mocks import MyarkMocks
 
     config_values = stack_config if stack_config is not None else _stack_file_config(plan.stack)
     resources = [r for r in plan.resources if r.custom and not r.type.startswith("pulumi:")]
