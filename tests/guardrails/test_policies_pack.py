@@ -23,7 +23,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
-from cells.core.config import PROJECT_ROOT
+from cells.core.config.stack_files import PROJECT_ROOT
 from cells.guardrails.policies.exposure import BUCKET_POLICY_NOT_PUBLIC, PUBLIC_ACCESS_BLOCK
 from cells.guardrails.policies.pack import ALL_POLICIES, POLICIES_BY_NAME, THEMES
 from cells.guardrails.policies.readme import BEGIN, COMMAND, END, README, render, table

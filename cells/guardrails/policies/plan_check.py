@@ -134,7 +134,8 @@ def make_policy_resource(
 
 
 def _stack_file_config(stack: str) -> Mapping[str, Any]:
-    from cells.core.config import ConfigError, read_stack_file
+    from cells.core.config.stack_files import read_stack_file
+    from cells.core.errors import ConfigError
 
     try:
         return read_stack_file(stack).values

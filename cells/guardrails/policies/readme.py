@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pulumi_policy import Policy, StackValidationPolicy
 
-from cells.core.config import PROJECT_ROOT
+from cells.core.config.stack_files import PROJECT_ROOT
 from cells.guardrails.policies.pack import ALL_POLICIES
 
 README = PROJECT_ROOT / "policy" / "README.md"
