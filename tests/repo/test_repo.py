@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 
 from cells.core.config.stack_files import PROJECT_ROOT
 
@@ -85,3 +86,31 @@ def test_every_repo_path_the_docs_cite_exists() -> None:
                 if not (base / cited).exists():
                     stale.append(f"{name}:{lineno}: {cited}")
     assert not stale, "docs cite paths that do not exist:\n" + "\n".join(stale)
+
+
+def test_every_package_is_in_the_readme_layout() -> None:
+    entries = set(_layout_entries())
+    packages = sorted({str(Path(f).parent) + "/" for f in _tracked() if f.endswith("__init__.py")})
+    # A package is named itself (or through its listed subpackages), or its parent is named.
+    missing = [
+        p
+        for p in packages
+        if not any(e.startswith(p) for e in entries) and str(Path(p).parent) + "/" not in entries
+    ]
+    assert not missing, f"README layout misses the packages {missing}"
+
+
+MAX_MODULE_LINES = 500
+
+
+def test_no_module_grows_past_the_size_a_reader_takes_in_at_once() -> None:
+    # Issue #15's bar: a module over about 500 lines mixes concerns; split it by theme as
+    # cells/guardrails/policies/ and cells/core/config/ are.
+    long = {
+        f: n
+        for f in _tracked()
+        if f.startswith("cells/") and f.endswith(".py")
+        for n in [len((PROJECT_ROOT / f).read_text().splitlines())]
+        if n > MAX_MODULE_LINES
+    }
+    assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"
