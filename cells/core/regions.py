@@ -160,6 +160,9 @@ def zone_of_region(region: str) -> str | None:
 # issued in us-east-1: the one documented residency exception, it holds no user data.
 AWS_GLOBAL_MODULES = frozenset({"iam", "cloudfront", "route53", "organizations", "shield"})
 CLOUDFRONT_CERT_REGION = "us-east-1"
+# CloudFront's one hosted zone id: the alias target zone of every CloudFront name (a distribution,
+# Cognito's custom domain). https://docs.aws.amazon.com/Route53/latest/APIReference/API_AliasTarget.html
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
 
 
 def location_in_zone(location: str, zone: str) -> bool:

@@ -19,12 +19,9 @@ from cells.core.config.stack_files import PROJECT_ROOT
 from cells.core.errors import ConfigError
 from cells.core.fleet import Fleet, load_fleet
 from cells.core.naming import api_host, app_callback_url, control_plane_host, stack_tags
-from cells.core.regions import Zone
+from cells.core.regions import CLOUDFRONT_ZONE_ID, Zone
 from cells.infra.components.guardrails import GuardrailsArgs, ResidencyGuardrails
 from cells.infra.components.tagging import register_tags
-
-# CloudFront's hosted zone id: the alias target of every CloudFront name (Cognito's domain included).
-CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
 
 
 def main(root: Path = PROJECT_ROOT) -> None:

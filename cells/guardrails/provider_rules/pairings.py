@@ -10,12 +10,9 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from cells.core.regions import elb_log_principal
+from cells.core.regions import CLOUDFRONT_ZONE_ID, elb_log_principal
 from cells.guardrails.provider_rules.registry import Violation, get_path, rule
 from cells.offline.plan import Plan, PlannedResource
-
-# CloudFront's one hosted zone id: the alias target zone of every CloudFront distribution.
-CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
 
 ELB_LOGS_SOURCE = (
     "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html"

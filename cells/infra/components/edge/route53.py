@@ -17,13 +17,10 @@ import pulumi
 import pulumi_aws as aws
 
 from cells.core.naming import TAG_ROLE, api_host, cell_api_host, cell_app_host, zone_api_host
-from cells.core.regions import ZONES, default_zone
+from cells.core.regions import CLOUDFRONT_ZONE_ID, ZONES, default_zone
 from cells.infra.components.edge.dns import APEX_PLACEHOLDER_IPV4, validation_option
 from cells.infra.components.edge.dns_security import ZoneSecurity
 from cells.infra.components.protection import kept
-
-# The hosted zone id of every CloudFront distribution (an alias target's zone).
-CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
 
 
 class Route53Dns:
