@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cells.cli import move, ops, scan, shards, waves
+from cells.cli import docs, move, ops, scan, shards, waves
 from cells.cli import plan as plan_commands
 from cells.core.errors import UsageError, UserError
 from cells.offline.plan import PlanError
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     ops.register(sub)
     scan.register(sub)
     move.register(sub)
+    docs.register(sub)
     return parser
 
 
@@ -50,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             **shards.HANDLERS,
             "waves": waves.run,
             "scan": scan.run,
+            "docs": docs.run,
             **ops.HANDLERS,
             **move.HANDLERS,
         }

@@ -1,12 +1,11 @@
 """The config reference (docs/config.md), generated from the pydantic models: one source of truth.
 
-python -m cells.core.config_reference > docs/config.md
+`python -m cells docs` writes it to docs/config.md
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -68,7 +67,7 @@ def render() -> str:
     out = [
         "# Stack config reference",
         "",
-        "Generated from the models in `cells/core/config/` by `python -m cells.core.config_reference`; a test keeps it current.",
+        "Generated from the models in `cells/core/config/` by `python -m cells docs`; a test keeps it current.",
         "Every key lives under the `myark:` namespace of a `Pulumi.<stack>.yaml`.",
         "",
         "| key | type | default | meaning |",
@@ -76,7 +75,3 @@ def render() -> str:
     ]
     _rows(StackConfig, "myark:", out, set())
     return "\n".join(out) + "\n"
-
-
-if __name__ == "__main__":
-    sys.stdout.write(render())

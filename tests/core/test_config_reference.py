@@ -9,7 +9,7 @@ from cells.core.config_reference import render
 
 def test_the_config_reference_is_current() -> None:
     committed = (PROJECT_ROOT / "docs" / "config.md").read_text()
-    assert committed == render(), "run: .venv/bin/python -m cells.core.config_reference > docs/config.md"
+    assert committed == render(), "run: ./dev docs"
 
 
 def test_every_key_is_documented() -> None:

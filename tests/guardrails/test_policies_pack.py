@@ -26,8 +26,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown
 from cells.core.config.stack_files import PROJECT_ROOT
 from cells.guardrails.policies.exposure import BUCKET_POLICY_NOT_PUBLIC, PUBLIC_ACCESS_BLOCK
 from cells.guardrails.policies.pack import ALL_POLICIES, POLICIES_BY_NAME, THEMES
-from cells.guardrails.policies.readme import BEGIN, COMMAND, END, README, render, table
-from cells.guardrails.policies.readme import main as readme_main
+from cells.guardrails.policies.readme import BEGIN, END, README, render, table
 from cells.guardrails.policies.registry import MANDATORY, policies_of, resource_policy
 from cells.guardrails.policies.residency import RESIDENCY
 from cells.guardrails.policies.resource_types import S3_BUCKET_POLICY
@@ -56,16 +55,13 @@ def test_the_readme_documents_every_policy_with_its_level() -> None:
 
 def test_the_readme_table_is_generated_from_the_registry_and_current() -> None:
     committed = README.read_text()
-    assert committed == render(committed), f"run: .venv/bin/{COMMAND}"
+    assert committed == render(committed), "run: ./dev docs"
     assert table().count("\n") == len(ALL_POLICIES) + 1  # a header, a rule, a row per policy
 
 
 def test_the_readme_generator_keeps_the_prose_and_refuses_a_readme_without_markers(tmp_path) -> None:
     stale = f"# prose above\n\n{BEGIN}\n| an old table |\n{END}\n\nprose below\n"
     assert render(stale) == f"# prose above\n\n{BEGIN}\n\n{table()}\n\n{END}\n\nprose below\n"
-    readme = tmp_path / "README.md"
-    readme.write_text(stale)
-    assert readme_main(readme) == 0 and readme.read_text() == render(stale)
     with pytest.raises(ValueError, match="markers"):
         render("no markers here")
 

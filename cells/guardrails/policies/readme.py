@@ -1,15 +1,13 @@
 """The policy table of `policy/README.md`, generated from the registry.
 
-`python -m cells.guardrails.policies.readme` rewrites the table between the two markers in place
+`python -m cells docs` rewrites the table between the two markers in place
 and leaves the hand-written prose around it alone; a test fails when the committed README is stale.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from pulumi_policy import Policy, StackValidationPolicy
 
@@ -17,7 +15,7 @@ from cells.core.config.stack_files import PROJECT_ROOT
 from cells.guardrails.policies.pack import ALL_POLICIES
 
 README = PROJECT_ROOT / "policy" / "README.md"
-COMMAND = "python -m cells.guardrails.policies.readme"
+COMMAND = "python -m cells docs"
 BEGIN = f"<!-- generated from cells/guardrails/policies by `{COMMAND}`: do not edit the table by hand -->"
 END = "<!-- end of the generated table -->"
 
@@ -61,18 +59,3 @@ def render(text: str) -> str:
     if not begin or not end:
         raise ValueError(f"policy/README.md lacks the markers of the generated table: {BEGIN} ... {END}")
     return f"{before}{BEGIN}\n\n{table()}\n\n{END}{after}"
-
-
-def main(readme: Path = README) -> int:
-    text = readme.read_text()
-    current = render(text)
-    if current == text:
-        print(f"{readme.name} is current")
-    else:
-        readme.write_text(current)
-        print(f"wrote the policy table of {readme}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,7 +9,7 @@ the offline plan accepts but the service refuses is a failed first `pulumi up`; 
 that failure to `./dev plan`.
 
 Every rule cites the page it encodes (`source`); `docs/provider-rules.md` is generated from
-`RULES` (`python -m cells rules --doc`) and a test keeps it current.
+`RULES` (`python -m cells docs`) and a test keeps it current.
 
 Layout: `registry` (Rule, Violation, the `@rule` decorator, RULES, `check_stack`,
 `check_fleet_plans`, `markdown_table`), `name_limits` (the services' name limits and the engine's

@@ -106,7 +106,7 @@ def markdown_table() -> str:
     lines = [
         "# Provider rules",
         "",
-        "Generated from `cells/guardrails/provider_rules/` by `python -m cells rules --doc docs/provider-rules.md`; "
+        "Generated from `cells/guardrails/provider_rules/` by `python -m cells docs`; "
         "a test keeps it current.",
         "What each service used here documents about the values it accepts, checked over the offline plan "
         "(`./dev plan STACK`: the stack's rules; `./dev rules`: every stack, and the fleet rules over all).",

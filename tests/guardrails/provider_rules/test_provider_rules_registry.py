@@ -25,7 +25,7 @@ def test_every_rule_is_in_a_theme_and_cites_a_source() -> None:
 
 def test_the_docs_table_lists_every_rule_with_its_source_and_is_current() -> None:
     doc = (PROJECT_ROOT / "docs" / "provider-rules.md").read_text()
-    assert doc == markdown_table(), "run: ./dev rules --doc docs/provider-rules.md"
+    assert doc == markdown_table(), "run: ./dev docs"
     for r in RULES:
         assert f"`{r.id}`" in doc and r.source in doc
 
