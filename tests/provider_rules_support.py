@@ -8,6 +8,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pytest
 import yaml
 
 from cells.guardrails.provider_rules.registry import RULES, Rule
@@ -69,6 +70,28 @@ def assert_refused(rule_id: str, case: Case) -> None:
 
 def assert_taken(rule_id: str, case: Case) -> None:
     assert list(BY_ID[rule_id].check(case())) == []
+
+
+def case_tests(cases: Cases, theme: ModuleType) -> tuple[Callable[..., None], ...]:
+    """The three tests every theme's test module runs over its `cases`: each rule of the theme has a
+    case, each refused case is refused by exactly that rule with a full message, each taken one passes."""
+
+    def test_every_rule_of_the_theme_has_a_failing_and_a_passing_case() -> None:
+        assert set(cases) == rules_of(theme)
+
+    @pytest.mark.parametrize("rule_id", sorted(cases))
+    def test_rule_fails_on_what_the_service_refuses(rule_id: str) -> None:
+        assert_refused(rule_id, cases[rule_id][0])
+
+    @pytest.mark.parametrize("rule_id", sorted(cases))
+    def test_rule_passes_what_the_service_takes(rule_id: str) -> None:
+        assert_taken(rule_id, cases[rule_id][1])
+
+    return (
+        test_every_rule_of_the_theme_has_a_failing_and_a_passing_case,
+        test_rule_fails_on_what_the_service_refuses,
+        test_rule_passes_what_the_service_takes,
+    )
 
 
 # Config edits on a copy of the fleet (the `fleet_copy` fixture).

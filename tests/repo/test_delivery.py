@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cells.core.config.stack_files import PROJECT_ROOT
 from cells.core.fleet import load_fleet
@@ -155,3 +156,24 @@ def test_the_diagram_shows_components_and_the_request_flow(plan_of, stack: str) 
     else:
         for part in ("LoadBalancer", "ApiService", "DataStores", '-->|"home cell"|', "gcp EU"):
             assert part in text, part
+
+
+# Workflows: the Pulumi CLI's `toolchain: uv` needs uv on the runner.
+
+
+def test_every_job_that_runs_the_pulumi_cli_installs_uv_first() -> None:
+    workflows = sorted((PROJECT_ROOT / ".github" / "workflows").glob("*.yml"))
+    cli_jobs = 0
+    for wf in workflows:
+        for job_name, job in (yaml.safe_load(wf.read_text()).get("jobs") or {}).items():
+            steps = [s.get("uses", "") for s in job.get("steps", [])]
+            cli = [i for i, u in enumerate(steps) if u.startswith("pulumi/actions@")]
+            if not cli:
+                continue
+            cli_jobs += 1
+            uv = [i for i, u in enumerate(steps) if u.startswith("astral-sh/setup-uv@")]
+            assert uv and uv[0] < cli[0], (
+                f"{wf.name}: job {job_name} runs the Pulumi CLI without uv installed"
+            )
+    assert cli_jobs == 4  # preview (pull request); up, bake (records the last good image), rollback (waves)
+    assert "toolchain: uv" in (PROJECT_ROOT / "Pulumi.yaml").read_text()

@@ -11,13 +11,11 @@ import pytest
 from provider_rules_support import (
     Cases,
     add_eu_cell,
-    assert_refused,
-    assert_taken,
+    case_tests,
     edit,
     plan,
     record,
     res,
-    rules_of,
 )
 
 from cells.guardrails.provider_rules import fleet as fleet_theme
@@ -65,18 +63,11 @@ CASES: Cases = {
 }
 
 
-def test_every_fleet_rule_has_a_failing_and_a_passing_case() -> None:
-    assert set(CASES) == rules_of(fleet_theme)
-
-
-@pytest.mark.parametrize("rule_id", sorted(CASES))
-def test_rule_fails_on_what_the_service_refuses(rule_id: str) -> None:
-    assert_refused(rule_id, CASES[rule_id][0])
-
-
-@pytest.mark.parametrize("rule_id", sorted(CASES))
-def test_rule_passes_what_the_service_takes(rule_id: str) -> None:
-    assert_taken(rule_id, CASES[rule_id][1])
+(
+    test_every_rule_of_the_theme_has_a_failing_and_a_passing_case,
+    test_rule_fails_on_what_the_service_refuses,
+    test_rule_passes_what_the_service_takes,
+) = case_tests(CASES, fleet_theme)
 
 
 def test_stack_rules_alone_miss_what_only_the_fleet_shows(tmp_path: Path) -> None:

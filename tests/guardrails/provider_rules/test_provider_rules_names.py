@@ -4,7 +4,7 @@ program derives from a cell's name staying within them."""
 from __future__ import annotations
 
 import pytest
-from provider_rules_support import LB, Cases, assert_refused, assert_taken, plan, res, rules_of
+from provider_rules_support import LB, Cases, case_tests, plan, res
 
 from cells.core.naming import (
     AUTONAME_SUFFIX_LENGTH,
@@ -40,18 +40,11 @@ CASES: Cases = {
 }
 
 
-def test_every_names_rule_has_a_failing_and_a_passing_case() -> None:
-    assert set(CASES) == rules_of(names)
-
-
-@pytest.mark.parametrize("rule_id", sorted(CASES))
-def test_rule_fails_on_what_the_service_refuses(rule_id: str) -> None:
-    assert_refused(rule_id, CASES[rule_id][0])
-
-
-@pytest.mark.parametrize("rule_id", sorted(CASES))
-def test_rule_passes_what_the_service_takes(rule_id: str) -> None:
-    assert_taken(rule_id, CASES[rule_id][1])
+(
+    test_every_rule_of_the_theme_has_a_failing_and_a_passing_case,
+    test_rule_fails_on_what_the_service_refuses,
+    test_rule_passes_what_the_service_takes,
+) = case_tests(CASES, names)
 
 
 @pytest.mark.parametrize(

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from provider_rules_support import (
     BY_ID,
     LB,
     RECORD,
     Cases,
-    assert_refused,
-    assert_taken,
+    case_tests,
     plan,
     res,
-    rules_of,
 )
 
 from cells.core.regions import elb_log_principal
@@ -157,18 +154,11 @@ CASES: Cases = {
 }
 
 
-def test_every_pairings_rule_has_a_failing_and_a_passing_case() -> None:
-    assert set(CASES) == rules_of(pairings)
-
-
-@pytest.mark.parametrize("rule_id", sorted(CASES))
-def test_rule_fails_on_what_the_service_refuses(rule_id: str) -> None:
-    assert_refused(rule_id, CASES[rule_id][0])
-
-
-@pytest.mark.parametrize("rule_id", sorted(CASES))
-def test_rule_passes_what_the_service_takes(rule_id: str) -> None:
-    assert_taken(rule_id, CASES[rule_id][1])
+(
+    test_every_rule_of_the_theme_has_a_failing_and_a_passing_case,
+    test_rule_fails_on_what_the_service_refuses,
+    test_rule_passes_what_the_service_takes,
+) = case_tests(CASES, pairings)
 
 
 def test_alb_logs_in_a_region_newer_than_august_2022_go_to_the_service_principal() -> None:

@@ -12,12 +12,10 @@ import pytest
 from provider_rules_support import (
     RECORD,
     Cases,
-    assert_refused,
-    assert_taken,
+    case_tests,
     edit,
     plan,
     res,
-    rules_of,
 )
 
 from cells.guardrails.provider_rules import web
@@ -87,18 +85,11 @@ CASES: Cases = {
 }
 
 
-def test_every_web_rule_has_a_failing_and_a_passing_case() -> None:
-    assert set(CASES) == rules_of(web)
-
-
-@pytest.mark.parametrize("rule_id", sorted(CASES))
-def test_rule_fails_on_what_the_service_refuses(rule_id: str) -> None:
-    assert_refused(rule_id, CASES[rule_id][0])
-
-
-@pytest.mark.parametrize("rule_id", sorted(CASES))
-def test_rule_passes_what_the_service_takes(rule_id: str) -> None:
-    assert_taken(rule_id, CASES[rule_id][1])
+(
+    test_every_rule_of_the_theme_has_a_failing_and_a_passing_case,
+    test_rule_fails_on_what_the_service_refuses,
+    test_rule_passes_what_the_service_takes,
+) = case_tests(CASES, web)
 
 
 @pytest.mark.parametrize(
