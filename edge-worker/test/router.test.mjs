@@ -266,6 +266,42 @@ describe("GET or HEAD with a body -> 400", () => {
   }
 });
 
+// Headers that fetch() clients will not send (Connection) or that the router's plain-object header
+// record cannot hold (a repeated set-cookie): raw HTTP/1.1 again.
+for (const repeated of [false, true]) {
+  test(`headers named by Connection are dropped${repeated ? "; a repeated set-cookie is forwarded as sent" : ""}`, async () => {
+    await h.setKV();
+    const url = await h.mf.ready;
+    const before = captured.length;
+    const status = await new Promise((resolve, reject) => {
+      const req = http.request(url, {
+        method: "GET", path: "/v1/odd-headers", agent: false,
+        headers: [
+          "MF-Route-Override", "router", "host", "api.myark.io",
+          "Connection", "keep-alive, X-Hop_Me", "x-hop-me", "1", "x_hop_me", "2", "x-keep", "k",
+          ...(repeated ? ["set-cookie", "a=1", "set-cookie", "b=2"] : []), "cookie", "myark_cell=eu-north-1",
+        ],
+      }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    assert.equal(status, 200);
+    assert.equal(captured.length, before + 1);
+    const up = captured.at(-1);
+    assert.equal(up.url, `${originOf("eu-north-1")}/v1/odd-headers`);
+    const names = up.headerList.map(([n]) => n);
+    for (const n of ["x-hop-me", "x_hop_me", "connection"]) assert.ok(!names.includes(n), `${n} must not reach the cell`);
+    assert.equal(up.headers["x-keep"], "k");
+    assert.deepEqual(up.headerList.filter(([n]) => n === "set-cookie").map(([, v]) => v), repeated ? ["a=1", "b=2"] : []);
+    assert.equal(up.headers["x-myark-cell"], "eu-north-1");
+    assert.equal(up.headers["x-myark-route-reason"], "cookie");
+    assert.equal(up.headers["x-forwarded-proto"], "https");
+  });
+}
+
 test("unreachable cell (connection refused on loopback) -> 502 JSON, no failover", async () => {
   await h.setKV({ "cell:eu-broken-1": JSON.stringify({ name: "eu-broken-1", zone: "eu", origin: "http://127.0.0.1:9" }) });
   const r = await h.send("/v1/me", { worker: "router-direct", country: "DE", headers: { cookie: "myark_cell=eu-broken-1" } });

@@ -99,6 +99,7 @@ export async function upstream(req) {
     path: u.pathname,
     method: req.method,
     headers: Object.fromEntries(req.headers),
+    headerList: [...req.headers], // as iterated: a repeated set-cookie stays repeated
     bodyLength: body.length,
     bodySha: createHash("sha256").update(body).digest("hex"),
   });
