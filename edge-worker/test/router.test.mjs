@@ -400,6 +400,20 @@ describe("key set (JWKS)", () => {
     assert.equal(JSON.parse(r.text).error, "config_invalid");
   });
 
+  test("a cached token is recognised only as the whole Bearer credential; other spellings go through the full check", async () => {
+    const tok = token(user("u-spell", "eu", "eu-central-1"));
+    const send = (authorization) => h.send("/v1/s", { worker: "router-keys", headers: { authorization } });
+    assert.equal((await send(`Bearer ${tok}`)).res.status, 200); // now cached
+    for (const ok of [`bearer ${tok}`, `BEARER   ${tok}`]) assert.equal((await send(ok)).res.status, 200, ok);
+    for (const [bad, reason] of [[`Bearer ${tok}\tx`, "malformed"], [`Bearer ${tok}x`, "signature"], [`Bearer ${tok} x`, "malformed"],
+      [`Bearer\t${tok}`, "malformed"], [`Token ${tok}`, "malformed"]]) {
+      const r = await send(bad);
+      assert.equal(r.res.status, 401, bad);
+      assert.equal(JSON.parse(r.text).reason, reason, bad);
+      assert.equal(r.ups.length, 0);
+    }
+  });
+
   test("a cached verified token stops working when it expires", async () => {
     const tok = bearer({ ...user("u-exp", "eu", "eu-central-1"), exp: nowS() + 2 });
     assert.equal((await h.send("/v1/e", { worker: "router-keys", headers: tok })).res.status, 200);
