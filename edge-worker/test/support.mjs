@@ -104,7 +104,7 @@ export async function upstream(req) {
     bodySha: createHash("sha256").update(body).digest("hex"),
   });
   if (u.pathname === "/redirect") {
-    return new Response(null, { status: 302, headers: { location: "https://elsewhere.example/" } });
+    return new Response(null, { status: 302, headers: { location: "https://elsewhere.example/", "x-upstream-host": u.host } });
   }
   return new Response(`upstream ${u.host}`, { headers: { "content-type": "text/plain", "x-upstream-host": u.host } });
 }
