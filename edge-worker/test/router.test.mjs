@@ -268,8 +268,8 @@ describe("GET or HEAD with a body -> 400", () => {
   }
 });
 
-// Headers that fetch() clients will not send (Connection) or that the router's plain-object header
-// record cannot hold (a repeated set-cookie): raw HTTP/1.1 again.
+// Headers that fetch() clients will not send (Connection), and a repeated set-cookie (Headers
+// iteration yields each one on its own): raw HTTP/1.1 again.
 for (const repeated of [false, true]) {
   test(`headers named by Connection are dropped${repeated ? "; a repeated set-cookie is forwarded as sent" : ""}`, async () => {
     await h.setKV();
