@@ -90,7 +90,10 @@ const nextUser = () => {
 };
 
 const UPSTREAM = `export default { async fetch(req, env) {
-  if (new URL(req.url).pathname.endsWith("/jwks.json")) return new Response(env.JWKS, { headers: { "content-type": "application/json" } });
+  const u = new URL(req.url);
+  if (u.pathname.endsWith("/jwks.json")) return new Response(env.JWKS, { headers: { "content-type": "application/json" } });
+  // the sanity probe (not measured): which cell the router reached, and what it told the cell
+  if (u.pathname === "/probe") return new Response(u.host + " " + req.headers.get("x-myark-cell"));
   if (req.body) await req.arrayBuffer();
   return new Response("ok", { headers: { "content-type": "text/plain" } });
 } };`;
@@ -226,13 +229,13 @@ try {
   };
 
   // sanity: the router really verifies and routes by the token (this also warms its tables)
-  const probe = await mf.dispatchFetch("https://api.myark.io/v1/me", {
+  const probe = await mf.dispatchFetch("https://api.myark.io/probe", {
     headers: { ...headers, "MF-Route-Override": "router" }, cf: { country: "DE" },
   });
-  await probe.arrayBuffer();
+  const probeText = await probe.text();
   seen.add(0);
-  if (probe.status !== 200 || (!process.env.BENCH_ROUTER_SCRIPT && probe.headers.get("x-myark-cell") !== CELL_OF(0))) {
-    throw new Error(`router probe failed: ${probe.status} ${probe.headers.get("x-myark-cell")}`);
+  if (probe.status !== 200 || (!process.env.BENCH_ROUTER_SCRIPT && probeText !== `${CELL_OF(0)}.api.myark.io ${CELL_OF(0)}`)) {
+    throw new Error(`router probe failed: ${probe.status} ${probeText}`);
   }
   const forged = await mf.dispatchFetch("https://api.myark.io/v1/me", {
     headers: { authorization: `Bearer ${users[0].slice(0, -8)}AAAAAAAA`, "MF-Route-Override": "router" }, cf: { country: "DE" },

@@ -219,7 +219,9 @@ describe("routing table", () => {
       }
       if (e.cell) {
         assert.equal(up.headers["x-myark-cell"], e.cell);
-        assert.equal(res.headers.get("x-myark-cell"), e.cell);
+        // the cell's own response, as it sent it: the router adds nothing (no re-wrap)
+        assert.equal(res.headers.get("x-upstream-host"), new URL(originOf(e.cell)).host);
+        assert.equal(res.headers.get("x-myark-cell"), null);
       } else {
         assert.equal(up.headers["x-myark-cell"], undefined);
       }
@@ -265,6 +267,42 @@ describe("GET or HEAD with a body -> 400", () => {
     });
   }
 });
+
+// Headers that fetch() clients will not send (Connection), and a repeated set-cookie (Headers
+// iteration yields each one on its own): raw HTTP/1.1 again.
+for (const repeated of [false, true]) {
+  test(`headers named by Connection are dropped${repeated ? "; a repeated set-cookie is forwarded as sent" : ""}`, async () => {
+    await h.setKV();
+    const url = await h.mf.ready;
+    const before = captured.length;
+    const status = await new Promise((resolve, reject) => {
+      const req = http.request(url, {
+        method: "GET", path: "/v1/odd-headers", agent: false,
+        headers: [
+          "MF-Route-Override", "router", "host", "api.myark.io",
+          "Connection", "keep-alive, X-Hop_Me", "x-hop-me", "1", "x_hop_me", "2", "x-keep", "k",
+          ...(repeated ? ["set-cookie", "a=1", "set-cookie", "b=2"] : []), "cookie", "myark_cell=eu-north-1",
+        ],
+      }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    assert.equal(status, 200);
+    assert.equal(captured.length, before + 1);
+    const up = captured.at(-1);
+    assert.equal(up.url, `${originOf("eu-north-1")}/v1/odd-headers`);
+    const names = up.headerList.map(([n]) => n);
+    for (const n of ["x-hop-me", "x_hop_me", "connection"]) assert.ok(!names.includes(n), `${n} must not reach the cell`);
+    assert.equal(up.headers["x-keep"], "k");
+    assert.deepEqual(up.headerList.filter(([n]) => n === "set-cookie").map(([, v]) => v), repeated ? ["a=1", "b=2"] : []);
+    assert.equal(up.headers["x-myark-cell"], "eu-north-1");
+    assert.equal(up.headers["x-myark-route-reason"], "cookie");
+    assert.equal(up.headers["x-forwarded-proto"], "https");
+  });
+}
 
 test("unreachable cell (connection refused on loopback) -> 502 JSON, no failover", async () => {
   await h.setKV({ "cell:eu-broken-1": JSON.stringify({ name: "eu-broken-1", zone: "eu", origin: "http://127.0.0.1:9" }) });
@@ -364,6 +402,20 @@ describe("key set (JWKS)", () => {
     assert.equal(JSON.parse(r.text).error, "config_invalid");
   });
 
+  test("a cached token is recognised only as the whole Bearer credential; other spellings go through the full check", async () => {
+    const tok = token(user("u-spell", "eu", "eu-central-1"));
+    const send = (authorization) => h.send("/v1/s", { worker: "router-keys", headers: { authorization } });
+    assert.equal((await send(`Bearer ${tok}`)).res.status, 200); // now cached
+    for (const ok of [`bearer ${tok}`, `BEARER   ${tok}`]) assert.equal((await send(ok)).res.status, 200, ok);
+    for (const [bad, reason] of [[`Bearer ${tok}\tx`, "malformed"], [`Bearer ${tok}x`, "signature"], [`Bearer ${tok} x`, "malformed"],
+      [`Bearer\t${tok}`, "malformed"], [`Token ${tok}`, "malformed"]]) {
+      const r = await send(bad);
+      assert.equal(r.res.status, 401, bad);
+      assert.equal(JSON.parse(r.text).reason, reason, bad);
+      assert.equal(r.ups.length, 0);
+    }
+  });
+
   test("a cached verified token stops working when it expires", async () => {
     const tok = bearer({ ...user("u-exp", "eu", "eu-central-1"), exp: nowS() + 2 });
     assert.equal((await h.send("/v1/e", { worker: "router-keys", headers: tok })).res.status, 200);
@@ -412,7 +464,7 @@ describe("KV reads and failures", () => {
     );
     for (const [i, r] of results.entries()) {
       assert.equal(r.res.status, 200, r.text);
-      assert.equal(r.res.headers.get("x-myark-cell"), i % 2 ? "eu-west-1" : "us-east-1");
+      assert.equal(r.text, `upstream ${new URL(originOf(i % 2 ? "eu-west-1" : "us-east-1")).host}`);
     }
     const s = await h.proxyAdmin("/stats");
     assert.deepEqual(s.list.sort(), ["cell:", "secret:", "status:"], "one refresh: one list per prefix");

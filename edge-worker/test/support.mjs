@@ -99,11 +99,12 @@ export async function upstream(req) {
     path: u.pathname,
     method: req.method,
     headers: Object.fromEntries(req.headers),
+    headerList: [...req.headers], // as iterated: a repeated set-cookie stays repeated
     bodyLength: body.length,
     bodySha: createHash("sha256").update(body).digest("hex"),
   });
   if (u.pathname === "/redirect") {
-    return new Response(null, { status: 302, headers: { location: "https://elsewhere.example/" } });
+    return new Response(null, { status: 302, headers: { location: "https://elsewhere.example/", "x-upstream-host": u.host } });
   }
   return new Response(`upstream ${u.host}`, { headers: { "content-type": "text/plain", "x-upstream-host": u.host } });
 }
