@@ -260,3 +260,36 @@ def test_the_cell_alarms_are_named_for_the_health_gate(plan_of) -> None:
         "eu-central-1-unhealthy-targets",
     ]
     assert all(a.region == "eu-central-1" for a in alarms)
+
+
+def test_the_pulumi_cli_entry_builds_what_the_offline_plan_builds(plan_of) -> None:
+    # `pulumi up` runs ./__main__.py, not cells.infra.program.main directly: the entry itself must
+    # import and build the same resources (a broken import there fails only for real otherwise).
+    import runpy
+
+    from cells.core.config.stack_files import PROJECT_ROOT
+
+    entry = record_plan(
+        "global", program=lambda: runpy.run_path(str(PROJECT_ROOT / "__main__.py"), run_name="__main__")
+    )
+    assert sorted(r.urn for r in entry.resources) == sorted(r.urn for r in plan_of("global").resources)
+    assert len(entry.resources) > 20
+
+
+def test_the_pulumi_cli_entry_turns_a_config_error_into_one_line(monkeypatch) -> None:
+    import runpy
+
+    import pulumi
+
+    from cells.core.config.stack_files import PROJECT_ROOT
+    from cells.core.errors import ConfigError
+    from cells.infra import program
+
+    def bad() -> None:
+        raise ConfigError("Pulumi.global.yaml: myark:domain: missing; e.g. myark.example")
+
+    monkeypatch.setattr(program, "main", bad)
+    with pytest.raises(pulumi.RunError) as err:
+        runpy.run_path(str(PROJECT_ROOT / "__main__.py"), run_name="__main__")
+    assert str(err.value) == "Pulumi.global.yaml: myark:domain: missing; e.g. myark.example"
+    assert err.value.__cause__ is None and err.value.__suppress_context__
