@@ -3,6 +3,7 @@
 //
 //   node bench/bench.mjs [--n 5000] [--concurrency 16] [--batch 500] [--rounds 3] [--users 1000]
 //                        [--zipf 1.0] [--cold 400] [--json PATH] [--e2e]
+//   node bench/bench.mjs --instructions [--instr-n 3000] [--instr-lo 500] [--users 1000] [--json PATH]
 //
 // Workers in one Miniflare instance:
 //   router      src/worker.js, real KV holding a cell table (warm), verifying every token
@@ -26,8 +27,24 @@
 // Also reported: workerd CPU time per request (from /proc, Linux), which other processes on
 // the machine do not distort. --e2e adds a client's-eye figure through dispatchFetch
 // (HTTP over loopback), where Node and Miniflare's entry worker dominate.
+//
+// --instructions (opt-in, not part of ./dev test; the timed mode above stays the headline): a
+// load-independent figure instead of the timed one. The same workers, bindings and traffic (the
+// same users' tokens, the same Zipf law, verification on) run under valgrind (cachegrind, no
+// cache simulation), which counts the machine instructions of the whole workerd process (router or
+// pass-through, driver, Miniflare's outbound hop, stub upstream). Four workerd processes with the
+// same set-up (every user's token sent once to each worker, so the router's verified-token cache
+// holds them all, then a Zipf warm-up to each); then one worker gets the first instr-lo requests,
+// or instr-lo + instr-n, of one fixed Zipf sequence; the difference of the two counts over instr-n
+// is that worker's instructions per request (start-up and exit cancel out; every measured request
+// is a cache hit). Prints both and their ratio (pass-through / router, the throughput ratio a
+// CPU-bound machine would see; threshold 0.90). Takes about 1.5 min (2 processes at a time).
+// Run-to-run noise about ±0.01 M per request (about ±0.01 on the ratio). Without valgrind it says so in one line, exit 0.
 
-import { readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { generateKeyPairSync, sign } from "node:crypto";
@@ -48,6 +65,7 @@ const USERS = Number(opt("users", 1000));
 const ZIPF = Number(opt("zipf", 1.0));
 const COLD = Number(opt("cold", 2000));
 const THRESHOLD = 0.9;
+const INSTRUCTIONS = args.includes("--instructions");
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const ROUTER_SCRIPT = process.env.BENCH_ROUTER_SCRIPT ?? here("../src/worker.js"); // for A/B of variants
@@ -123,7 +141,7 @@ export default {
     return Response.json({ ms: Date.now() - t0, bad });
   },
 };`;
-const mf = new Miniflare({
+const OPTIONS = {
   cf: false,
   logRequests: false,
   workers: [
@@ -161,7 +179,114 @@ const mf = new Miniflare({
     },
     { name: "upstream", modules: true, script: UPSTREAM, compatibilityDate: "2025-04-01", bindings: { JWKS } },
   ],
-});
+};
+const CELLS = [["eu-central-1", "eu", true], ["eu-west-1", "eu", false], ["us-east-1", "us", true], ["us-west-2", "us", false]];
+
+// --instructions: machine instructions per request, counted by valgrind (cachegrind, no cache
+// simulation) over the whole workerd process, so that load from other processes does not move it.
+// Four workerd processes, each with the same set-up (cell table, the probe, every user's token sent
+// once to each worker, so the router has verified them all, then WARM Zipf requests to each);
+// then one worker gets the first LO, or all LO + N, of one fixed Zipf sequence. The count of the
+// LO process is subtracted from the LO + N one: start-up, set-up and exit cancel out, leaving N
+// requests of that worker (all verified-token cache hits), plus the driver and the stub upstream,
+// which are the same for both workers.
+async function countInstructions() {
+  const vg = spawnSync("valgrind", ["--version"], { encoding: "utf8" });
+  if (vg.error || vg.status !== 0) {
+    console.log("instruction count skipped: valgrind is not installed");
+    return 0;
+  }
+  const IN = Number(opt("instr-n", 3000));
+  const LO = Number(opt("instr-lo", 500));
+  const WARM = 500;
+  const workerd = (await import("workerd")).default.default;
+  const dir = mkdtempSync(join(tmpdir(), "myark-bench-instr-"));
+  const warm = userSeqPlain(WARM);
+  const measured = userSeqPlain(LO + IN);
+  let starting = Promise.resolve();
+  const run = async (tag, w, count) => {
+    const wrapper = join(dir, `workerd-${tag}.sh`);
+    writeFileSync(wrapper, `#!/bin/sh\necho $$ > '${dir}/pid-${tag}'\nexec valgrind --tool=cachegrind --cache-sim=no --branch-sim=no ` +
+      `--smc-check=all-non-file --cachegrind-out-file=/dev/null --log-file='${dir}/vg-${tag}.log' '${workerd}' "$@"\n`, { mode: 0o755 });
+    // Miniflare spawns workerd from MINIFLARE_WORKERD_PATH: one start-up at a time
+    const started = starting.then(async () => {
+      process.env.MINIFLARE_WORKERD_PATH = wrapper;
+      const mf = new Miniflare(OPTIONS);
+      await mf.ready;
+      return mf;
+    });
+    starting = started.catch(() => {});
+    const m = await started;
+    try {
+      const kv = await m.getKVNamespace("DIRECTORY", "router");
+      for (const [name, zone, def] of CELLS) {
+        await kv.put(`cell:${name}`, JSON.stringify({ name, zone, origin: `https://${name}.api.myark.io`, default: def }));
+      }
+      await kv.put("status:eu-west-1", "draining");
+      const send = async (path, init) => (await m.dispatchFetch(`http://driver.local${path}`, { ...init, headers: { "MF-Route-Override": "driver" } })).json();
+      await (await m.dispatchFetch("http://driver.local/setup", {
+        method: "POST", body: JSON.stringify(users), headers: { "MF-Route-Override": "driver" },
+      })).text();
+      const batchOf = async (worker, seq) => {
+        const out = await send(`/?w=${worker}&c=${CONCURRENCY}`, { method: "POST", body: JSON.stringify(seq) });
+        if (out.bad) throw new Error(`${worker}: ${out.bad} of ${seq.length} requests did not answer 200`);
+      };
+      const probe = await m.dispatchFetch("https://api.myark.io/probe", {
+        headers: { authorization: `Bearer ${users[0]}`, "MF-Route-Override": "router" }, cf: { country: "DE" },
+      });
+      const probeText = await probe.text();
+      if (!process.env.BENCH_ROUTER_SCRIPT && probeText !== `${CELL_OF(0)}.api.myark.io ${CELL_OF(0)}`) throw new Error(`router probe failed: ${probeText}`);
+      const everyone = users.map((_, i) => i);
+      for (const worker of ["router", "passthrough"]) await batchOf(worker, everyone);
+      for (const worker of ["router", "passthrough"]) await batchOf(worker, warm);
+      await batchOf(w, measured.slice(0, count));
+      // valgrind writes its count when workerd exits: SIGTERM it (Miniflare's dispose would SIGKILL)
+      const pid = Number(readFileSync(join(dir, `pid-${tag}`), "utf8"));
+      process.kill(pid, "SIGTERM");
+      const log = join(dir, `vg-${tag}.log`);
+      for (let i = 0; i < 600 && !/I\s+refs:/.test(readFileSync(log, "utf8")); i++) await new Promise((r) => setTimeout(r, 100));
+      const found = /I\s+refs:\s+([\d,]+)/.exec(readFileSync(log, "utf8"));
+      if (!found) throw new Error(`no instruction count in ${log}`);
+      return Number(found[1].replace(/,/g, ""));
+    } finally {
+      await m.dispose();
+    }
+  };
+  try {
+    const t0 = Date.now();
+    const perRequest = {};
+    for (const w of ["router", "passthrough"]) {
+      // the two processes of one worker run side by side (a count does not depend on load)
+      const [lo, hi] = await Promise.all([run(`${w}-lo`, w, LO), run(`${w}-hi`, w, LO + IN)]);
+      perRequest[w] = (hi - lo) / IN;
+    }
+    const ratio = perRequest.passthrough / perRequest.router;
+    const M = (x) => `${(x / 1e6).toFixed(3)} M`;
+    console.log(`instructions per request in workerd (valgrind, ${IN} requests by difference, all verified-token cache hits, incl. driver and upstream):`);
+    console.log(`router       ${M(perRequest.router)}`);
+    console.log(`passthrough  ${M(perRequest.passthrough)}`);
+    console.log(`instruction ratio (passthrough / router per request): ${ratio.toFixed(3)} (threshold ${THRESHOLD}) ${ratio >= THRESHOLD ? "PASS" : "FAIL"}  [${((Date.now() - t0) / 1000).toFixed(0)} s]`);
+    if (JSON_PATH) {
+      await writeFile(JSON_PATH, JSON.stringify({
+        mode: "instructions", requests: IN, lo: LO, users: USERS, zipf: ZIPF,
+        instructions_per_request: perRequest, ratio, threshold: THRESHOLD, pass: ratio >= THRESHOLD, valgrind: vg.stdout.trim(),
+      }, null, 2) + "\n");
+    }
+    return 0;
+  } finally {
+    delete process.env.MINIFLARE_WORKERD_PATH;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// a Zipf sequence of user indices (the instruction mode's; counts nothing)
+function userSeqPlain(n) {
+  return Array.from({ length: n }, nextUser);
+}
+
+if (INSTRUCTIONS) process.exit(await countInstructions());
+
+const mf = new Miniflare(OPTIONS);
 
 // workerd's CPU time (user + system, seconds), or null where /proc is not there
 const TICK = 100; // USER_HZ on Linux
@@ -193,7 +318,7 @@ function cpuSeconds() {
 
 try {
   const kv = await mf.getKVNamespace("DIRECTORY", "router");
-  for (const [name, zone, def] of [["eu-central-1", "eu", true], ["eu-west-1", "eu", false], ["us-east-1", "us", true], ["us-west-2", "us", false]]) {
+  for (const [name, zone, def] of CELLS) {
     await kv.put(`cell:${name}`, JSON.stringify({ name, zone, origin: `https://${name}.api.myark.io`, default: def }));
   }
   await kv.put("status:eu-west-1", "draining");
