@@ -14,10 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cells.cli import EXIT_FAILED, EXIT_OK
 from cells.core.config.stack_files import PROJECT_ROOT
 from cells.core.errors import write_output
-
-EXIT_OK, EXIT_STALE = 0, 1
 
 
 def generated(root: Path = PROJECT_ROOT) -> dict[Path, Callable[[], str]]:
@@ -29,7 +28,7 @@ def generated(root: Path = PROJECT_ROOT) -> dict[Path, Callable[[], str]]:
     return {
         root / "docs" / "config.md": config_reference.render,
         root / "docs" / "provider-rules.md": markdown_table,
-        readme.README: lambda: readme.render(readme.README.read_text()),
+        root / "policy" / "README.md": lambda: readme.render((root / "policy" / "README.md").read_text()),
     }
 
 
@@ -52,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
             text = render()
         except ValueError as exc:  # a hand edit removed the markers of a generated table
             print(f"docs: {exc}", file=sys.stderr)
-            return EXIT_STALE
+            return EXIT_FAILED
         current = path.read_text() if path.exists() else None
         if current == text:
             print(f"current {name}")
@@ -64,5 +63,5 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {name}")
     if stale:
         print("run ./dev docs (python -m cells docs) to rewrite them", file=sys.stderr)
-        return EXIT_STALE
+        return EXIT_FAILED
     return EXIT_OK

@@ -10,12 +10,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cells.cli import docs, move, ops, scan, shards, waves
+from cells.cli import EXIT_FAILED, EXIT_USAGE, docs, move, ops, scan, shards, waves
 from cells.cli import plan as plan_commands
 from cells.core.errors import UsageError, UserError
 from cells.offline.plan import PlanError
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):

@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from cells.cli import EXIT_FAILED, EXIT_OK
 from cells.core.config.stack_files import PROJECT_ROOT
 from cells.core.fleet import load_fleet
 from cells.ops.aws import AwsError
@@ -36,7 +37,6 @@ from cells.ops.move_plan import (
 from cells.ops.move_world import World, measure, plan_shard, plan_tenant, plan_user
 from cells.ops.report import write_json
 
-EXIT_OK, EXIT_FAILED = 0, 1
 EXITS = (
     "Exit codes: 0 done (or nothing to do); 1 the move stopped (store error, verification mismatch): "
     "re-run the same command, it resumes from the journal; 2 refused (residency, capacity, another move "

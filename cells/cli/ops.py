@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cells.cli import EXIT_FAILED, EXIT_OK
 from cells.core.config.stack import StackSettings
 from cells.core.config.stack_files import PROJECT_ROOT, load_stack
 from cells.core.errors import OutputFileError, UsageError
@@ -29,7 +30,6 @@ from cells.ops.directory import TARGETS, EdgeFactory, change_status, find_cell, 
 from cells.ops.edge import CLOUDFLARE_TOKEN_ENV, KV_NAMESPACE_ENV, EdgeError, edges_of
 from cells.ops.report import write_json
 
-EXIT_OK, EXIT_FAILED = 0, 1
 REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 AUDIT_EXITS = (

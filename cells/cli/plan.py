@@ -10,9 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cells.cli import EXIT_FAILED, EXIT_OK
 from cells.core.errors import write_output
-
-EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def register(sub: Any) -> None:
@@ -94,7 +93,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from cells.offline.view import render_summary, render_tree
 
     plan = record_plan(args.stack, root=args.root) if args.root else record_plan(args.stack)
-    from cells.guardrails.policies import check_plan
+    from cells.guardrails.policies.plan_check import check_plan
 
     if args.root:
         from cells.core.config.stack_files import read_stack_file

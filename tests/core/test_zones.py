@@ -25,7 +25,7 @@ from cells.core.regions import (
     use_residency,
 )
 from cells.core.residency_controls import aws_service_control_policy, gcp_allowed_locations
-from cells.guardrails.policies import check_plan
+from cells.guardrails.policies.plan_check import check_plan
 from cells.offline.plan import record_plan
 
 

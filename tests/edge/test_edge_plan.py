@@ -151,7 +151,7 @@ def test_cloudflare_token_is_a_secret_in_the_plan(cloudflare_plans) -> None:
 
 
 def test_every_stack_plans_in_cloudflare_mode_without_violations(cloudflare_plans) -> None:
-    from cells.guardrails.policies import check_plan
+    from cells.guardrails.policies.plan_check import check_plan
 
     for stack, plan in cloudflare_plans.items():
         assert not [v for v in check_plan(plan) if v["level"] == "mandatory"], stack

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import runpy
 import subprocess
 import sys
 
@@ -265,10 +266,6 @@ def test_the_cell_alarms_are_named_for_the_health_gate(plan_of) -> None:
 def test_the_pulumi_cli_entry_builds_what_the_offline_plan_builds(plan_of) -> None:
     # `pulumi up` runs ./__main__.py, not cells.infra.program.main directly: the entry itself must
     # import and build the same resources (a broken import there fails only for real otherwise).
-    import runpy
-
-    from cells.core.config.stack_files import PROJECT_ROOT
-
     entry = record_plan(
         "global", program=lambda: runpy.run_path(str(PROJECT_ROOT / "__main__.py"), run_name="__main__")
     )
@@ -277,11 +274,6 @@ def test_the_pulumi_cli_entry_builds_what_the_offline_plan_builds(plan_of) -> No
 
 
 def test_the_pulumi_cli_entry_turns_a_config_error_into_one_line(monkeypatch) -> None:
-    import runpy
-
-    import pulumi
-
-    from cells.core.config.stack_files import PROJECT_ROOT
     from cells.core.errors import ConfigError
     from cells.infra import program
 

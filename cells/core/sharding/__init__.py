@@ -42,7 +42,6 @@ from cells.core.sharding.vectors import (
     VECTOR_BUCKET_COUNTS,
     build_vectors,
     render_vectors,
-    write_vectors,
 )
 
 __all__ = [
@@ -69,5 +68,4 @@ __all__ = [
     "render_vectors",
     "sample_user_ids",
     "shard_key",
-    "write_vectors",
 ]

@@ -152,10 +152,3 @@ def render_vectors() -> str:
             lines.append(f"  {json.dumps(name)}: {json.dumps(value)}{comma}")
     lines.append("}")
     return "\n".join(lines) + "\n"
-
-
-def write_vectors(path: Path | str = DEFAULT_VECTORS_PATH) -> Path:
-    """Write the test vectors; the committed file must equal this output (a test checks)."""
-    path = Path(path)
-    path.write_text(render_vectors(), encoding="ascii")
-    return path

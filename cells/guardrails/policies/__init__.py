@@ -26,8 +26,3 @@ Two worlds run the very same objects:
 
 No module here constructs a `PolicyPack`: that starts a gRPC server and blocks.
 """
-
-from cells.guardrails.policies.pack import ALL_POLICIES, POLICIES_BY_NAME
-from cells.guardrails.policies.plan_check import check_plan
-
-__all__ = ["ALL_POLICIES", "POLICIES_BY_NAME", "check_plan"]
