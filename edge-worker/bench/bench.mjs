@@ -2,8 +2,8 @@
 // WITH token verification on (RS256 against a key set, as in production).
 //
 //   node bench/bench.mjs [--n 5000] [--concurrency 16] [--batch 500] [--rounds 3] [--users 1000]
-//                        [--zipf 1.0] [--cold 400] [--json PATH] [--e2e]
-//   node bench/bench.mjs --instructions [--instr-n 3000] [--instr-lo 500] [--users 1000] [--json PATH]
+//                        [--zipf 1.0] [--cold 2000] [--json PATH] [--e2e] [--cf-headers]
+//   node bench/bench.mjs --instructions [--instr-n 3000] [--instr-lo 500] [--users 1000] [--json PATH] [--cf-headers]
 //
 // Workers in one Miniflare instance:
 //   router      src/worker.js, real KV holding a cell table (warm), verifying every token
@@ -111,11 +111,19 @@ const UPSTREAM = `export default { async fetch(req, env) {
   const u = new URL(req.url);
   if (u.pathname.endsWith("/jwks.json")) return new Response(env.JWKS, { headers: { "content-type": "application/json" } });
   // the sanity probe (not measured): which cell the router reached, and what it told the cell
-  if (u.pathname === "/probe") return new Response(u.host + " " + req.headers.get("x-myark-cell"));
+  if (u.pathname === "/probe") return new Response(u.host + " " + req.headers.get("x-myark-route-reason"));
   if (req.body) await req.arrayBuffer();
   return new Response("ok", { headers: { "content-type": "text/plain" } });
 } };`;
+// --cf-headers: each request also carries the headers Cloudflare adds in front of a Worker (the
+// router rewrites X-Forwarded-For from CF-Connecting-IP and drops the forwarding ones)
+const CF_HEADERS = args.includes("--cf-headers") ? {
+  "cf-connecting-ip": "203.0.113.7", "cf-ipcountry": "DE", "cf-ray": "8f1c2d3e4a5b6c7d-FRA", "cf-visitor": '{"scheme":"https"}',
+  "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https", "x-real-ip": "203.0.113.7", "accept-encoding": "gzip, br",
+} : {};
+const CF_ON = Object.keys(CF_HEADERS).length > 0;
 const DRIVER = `let tokens = [];
+const extra = ${JSON.stringify(CF_HEADERS)};
 export default {
   async fetch(req, env) {
     const u = new URL(req.url);
@@ -125,7 +133,7 @@ export default {
     const target = q.get("w") === "router" ? env.ROUTER : env.PASSTHROUGH;
     const seq = await req.json(); // token index per request
     const n = seq.length;
-    const base = { "user-agent": "myark-bench", accept: "application/json" };
+    const base = { "user-agent": "myark-bench", accept: "application/json", ...extra };
     let next = 0, bad = 0;
     const lane = async () => {
       while (next < n) {
@@ -235,7 +243,7 @@ async function countInstructions() {
         headers: { authorization: `Bearer ${users[0]}`, "MF-Route-Override": "router" }, cf: { country: "DE" },
       });
       const probeText = await probe.text();
-      if (!process.env.BENCH_ROUTER_SCRIPT && probeText !== `${CELL_OF(0)}.api.myark.io ${CELL_OF(0)}`) throw new Error(`router probe failed: ${probeText}`);
+      if (!process.env.BENCH_ROUTER_SCRIPT && probeText !== `${CELL_OF(0)}.api.myark.io claim`) throw new Error(`router probe failed: ${probeText}`);
       const everyone = users.map((_, i) => i);
       for (const worker of ["router", "passthrough"]) await batchOf(worker, everyone);
       for (const worker of ["router", "passthrough"]) await batchOf(worker, warm);
@@ -262,13 +270,13 @@ async function countInstructions() {
     }
     const ratio = perRequest.passthrough / perRequest.router;
     const M = (x) => `${(x / 1e6).toFixed(3)} M`;
-    console.log(`instructions per request in workerd (valgrind, ${IN} requests by difference, all verified-token cache hits, incl. driver and upstream):`);
+    console.log(`instructions per request in workerd (valgrind, ${IN} requests by difference, all verified-token cache hits, incl. driver and upstream${CF_ON ? ", with Cloudflare's request headers" : ""}):`);
     console.log(`router       ${M(perRequest.router)}`);
     console.log(`passthrough  ${M(perRequest.passthrough)}`);
     console.log(`instruction ratio (passthrough / router per request): ${ratio.toFixed(3)} (threshold ${THRESHOLD}) ${ratio >= THRESHOLD ? "PASS" : "FAIL"}  [${((Date.now() - t0) / 1000).toFixed(0)} s]`);
     if (JSON_PATH) {
       await writeFile(JSON_PATH, JSON.stringify({
-        mode: "instructions", requests: IN, lo: LO, users: USERS, zipf: ZIPF,
+        mode: "instructions", requests: IN, lo: LO, users: USERS, zipf: ZIPF, cf_headers: CF_ON,
         instructions_per_request: perRequest, ratio, threshold: THRESHOLD, pass: ratio >= THRESHOLD, valgrind: vg.stdout.trim(),
       }, null, 2) + "\n");
     }
@@ -359,7 +367,7 @@ try {
   });
   const probeText = await probe.text();
   seen.add(0);
-  if (probe.status !== 200 || (!process.env.BENCH_ROUTER_SCRIPT && probeText !== `${CELL_OF(0)}.api.myark.io ${CELL_OF(0)}`)) {
+  if (probe.status !== 200 || (!process.env.BENCH_ROUTER_SCRIPT && probeText !== `${CELL_OF(0)}.api.myark.io claim`)) {
     throw new Error(`router probe failed: ${probe.status} ${probeText}`);
   }
   const forged = await mf.dispatchFetch("https://api.myark.io/v1/me", {
@@ -427,7 +435,8 @@ try {
   const cpuUs = (a) => (pids.length ? (a.cpu / a.n) * 1e6 : null);
   const fmt = (x) => x.toFixed(0).padStart(6);
 
-  console.log(`in workerd: ${N} requests per worker per round, concurrency ${CONCURRENCY}, alternating batches of ${BATCH}, ${ROUNDS} rounds`);
+  console.log(`in workerd: ${N} requests per worker per round, concurrency ${CONCURRENCY}, alternating batches of ${BATCH}, ${ROUNDS} rounds` +
+    (CF_ON ? ", with Cloudflare's request headers" : ""));
   for (const [i, r] of perRound.entries()) {
     console.log(`  round ${i + 1}: router ${fmt(rps(r.router))} rps  passthrough ${fmt(rps(r.passthrough))} rps  ratio ${(rps(r.router) / rps(r.passthrough)).toFixed(3)}  median of its ${r.pairs.length} pairs ${median(r.pairs).toFixed(3)}`);
   }
@@ -472,7 +481,7 @@ try {
   if (JSON_PATH) {
     const pkg = JSON.parse(readFileSync(here("../node_modules/miniflare/package.json"), "utf8"));
     await writeFile(JSON_PATH, JSON.stringify({
-      n: N, concurrency: CONCURRENCY, batch: BATCH, rounds: ROUNDS,
+      n: N, concurrency: CONCURRENCY, batch: BATCH, rounds: ROUNDS, cf_headers: CF_ON,
       router_rps: router, passthrough_rps: passthrough, ratio, ratio_statistic: "median of pair ratios",
       aggregate_ratio: aggregateRatio, pair_ratios: pairRatios, threshold: THRESHOLD, pass,
       verification: { users: USERS, zipf: ZIPF, token_cache_hit_ratio: hitRatio, measured_requests: measured, cold: coldCost },
