@@ -184,11 +184,28 @@ function placementCell(t, zone) {
 }
 
 // ---- token verification -------------------------------------------------------
-function b64urlBytes(seg) {
-  const bin = atob(seg.replace(/-/g, "+").replace(/_/g, "/"));
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+// Scratch buffers for the signature check, reused by every verification. A fresh Uint8Array per
+// check (signing input and signature) cost far more than the RSA check itself, in the garbage
+// collection that the new buffers caused: 0.5 to 1.3 M instructions per cold verification in the
+// benchmark, against about 0.1 M with these. Reuse is safe: WebCrypto takes a copy of the bytes of
+// its BufferSource arguments when verify() is called (Web Cryptography API, verify(), steps 2 and
+// 3), and no other JavaScript runs between filling the buffers and that call.
+const SIGNING_INPUT = new Uint8Array(MAX_TOKEN_CHARS);
+const SIGNATURE = new Uint8Array(1024); // keys up to 8,192 bits
+const ENCODER = new TextEncoder();
+
+// Resolves to whether `parts` (a token split on ".", its first two parts already checked to be
+// base64url, hence one byte per character) carries a valid RS256 signature by `key`.
+function signatureValid(key, parts) {
+  const input = parts[0] + "." + parts[1];
+  if (input.length > SIGNING_INPUT.length) return false;
+  const { written } = ENCODER.encodeInto(input, SIGNING_INPUT);
+  const sig = atob(parts[2].replace(/-/g, "+").replace(/_/g, "/"));
+  if (sig.length > SIGNATURE.length) return false;
+  for (let i = 0; i < sig.length; i++) SIGNATURE[i] = sig.charCodeAt(i);
+  return crypto.subtle.verify(
+    "RSASSA-PKCS1-v1_5", key, SIGNATURE.subarray(0, sig.length), SIGNING_INPUT.subarray(0, written),
+  );
 }
 
 function b64urlJson(seg) {
@@ -300,8 +317,7 @@ async function verifyToken(token, env, ctx) {
   if (!key) return { invalid: "unknown_key" };
   let ok = false;
   try {
-    const data = new TextEncoder().encode(parts[0] + "." + parts[1]);
-    ok = await crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, b64urlBytes(parts[2]), data);
+    ok = await signatureValid(key, parts);
   } catch {
     ok = false;
   }

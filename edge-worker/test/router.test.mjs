@@ -416,6 +416,24 @@ describe("key set (JWKS)", () => {
     }
   });
 
+  test("first-seen tokens verified concurrently are each checked against their own bytes (the scratch buffers are shared)", async () => {
+    // 40 valid tokens, each with two forgeries: its header and payload under another token's
+    // signature, and its signature under a payload with one claim changed; all 120 in flight at once
+    const valid = Array.from({ length: 40 }, (_, i) => token(user(`u-conc-${i}`, "eu", "eu-central-1")));
+    const parts = valid.map((t) => t.split("."));
+    const swapped = parts.map(([hd, p], i) => `${hd}.${p}.${parts[(i + 1) % parts.length][2]}`);
+    const tampered = parts.map(([hd, p, sig]) => {
+      const claims = JSON.parse(Buffer.from(p, "base64url").toString());
+      return `${hd}.${b64url(JSON.stringify({ ...claims, "custom:home_cell": "eu-north-1" }))}.${sig}`;
+    });
+    const cases = valid.flatMap((t, i) => [[t, 200], [swapped[i], 401], [tampered[i], 401]]);
+    const results = await Promise.all(cases.map(([t]) => h.send("/v1/conc", { worker: "router-keys", headers: { authorization: `Bearer ${t}` } })));
+    results.forEach((r, i) => {
+      assert.equal(r.res.status, cases[i][1], `case ${i}: ${r.text}`);
+      if (cases[i][1] === 401) assert.equal(JSON.parse(r.text).reason, "signature", `case ${i}`);
+    });
+  });
+
   test("a cached verified token stops working when it expires", async () => {
     const tok = bearer({ ...user("u-exp", "eu", "eu-central-1"), exp: nowS() + 2 });
     assert.equal((await h.send("/v1/e", { worker: "router-keys", headers: tok })).res.status, 200);
