@@ -17,7 +17,7 @@ import pulumi_cloudflare as cloudflare
 from cells.core.naming import api_host, cell_api_host, cell_app_host, control_plane_host
 from cells.core.regions import ZONES, default_zone
 from cells.infra.components.control_plane import TokenSettings
-from cells.infra.components.edge.dns import APEX_PLACEHOLDER_IPV4, validation_option
+from cells.infra.components.edge.dns import APEX_PLACEHOLDER_IPV4, await_issue, validation_option
 from cells.infra.components.protection import kept
 
 WORKER_SOURCE = Path(__file__).resolve().parents[4] / "edge-worker" / "src" / "worker.js"
@@ -66,14 +66,7 @@ class CloudflareDns:
             )
             fqdns.append(option.apply(lambda o: o.resource_record_name))
         # Shared names (api.<domain>): the global stack owns their record; only wait for it.
-        fqdns += [validation_option(cert, host).apply(lambda o: o.resource_record_name) for host in shared]
-        return aws.acm.CertificateValidation(
-            f"{name}-validation",
-            certificate_arn=cert.arn,
-            validation_record_fqdns=fqdns,
-            region=region,
-            opts=pulumi.ResourceOptions(parent=self.owner),
-        )
+        return await_issue(self.owner, name, cert, fqdns, shared, region)
 
     def point(
         self,

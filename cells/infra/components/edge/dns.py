@@ -46,3 +46,23 @@ def validation_option(cert: aws.acm.Certificate, host: str) -> pulumi.Output[Any
         return next(o for o in options if o.domain_name == host)
 
     return cert.domain_validation_options.apply(pick)
+
+
+def await_issue(
+    owner: pulumi.Resource,
+    name: str,
+    cert: aws.acm.Certificate,
+    own_fqdns: Sequence[pulumi.Input[str]],
+    shared: Sequence[str],
+    region: str | None,
+) -> aws.acm.CertificateValidation:
+    """The wait for `cert` to be issued: the names of the records this stack wrote (`own_fqdns`)
+    plus those of `shared` names, whose records another stack owns and which are only awaited."""
+    shared_fqdns = [validation_option(cert, host).apply(lambda o: o.resource_record_name) for host in shared]
+    return aws.acm.CertificateValidation(
+        f"{name}-validation",
+        certificate_arn=cert.arn,
+        validation_record_fqdns=[*own_fqdns, *shared_fqdns],
+        region=region,
+        opts=pulumi.ResourceOptions(parent=owner),
+    )

@@ -18,7 +18,7 @@ import pulumi_aws as aws
 
 from cells.core.naming import TAG_ROLE, api_host, cell_api_host, cell_app_host, zone_api_host
 from cells.core.regions import CLOUDFRONT_ZONE_ID, ZONES, default_zone
-from cells.infra.components.edge.dns import APEX_PLACEHOLDER_IPV4, validation_option
+from cells.infra.components.edge.dns import APEX_PLACEHOLDER_IPV4, await_issue, validation_option
 from cells.infra.components.edge.dns_security import ZoneSecurity
 from cells.infra.components.protection import kept
 
@@ -55,14 +55,7 @@ class Route53Dns:
                 opts=child,
             )
             fqdns.append(record.fqdn)
-        fqdns += [validation_option(cert, host).apply(lambda o: o.resource_record_name) for host in shared]
-        return aws.acm.CertificateValidation(
-            f"{name}-validation",
-            certificate_arn=cert.arn,
-            validation_record_fqdns=fqdns,
-            region=region,
-            opts=child,
-        )
+        return await_issue(self.owner, name, cert, fqdns, shared, region)
 
     def point(
         self,
