@@ -90,7 +90,8 @@ function idToken(sub, cell) {
 }
 const CELL_OF = (i) => ["eu-central-1", "eu-west-1", "us-east-1"][i % 3];
 const users = Array.from({ length: USERS }, (_, i) => idToken(`user-${i}`, CELL_OF(i)));
-const coldTokens = Array.from({ length: COLD }, (_, i) => idToken(`cold-${i}`, "eu-central-1"));
+// the timed mode's never-seen tokens (the instruction mode signs its own, as many as it measures)
+const coldTokens = INSTRUCTIONS ? [] : Array.from({ length: COLD }, (_, i) => idToken(`cold-${i}`, "eu-central-1"));
 // Zipf(ZIPF) over the users, deterministic (mulberry32, fixed seed)
 let seedState = 0x5eed;
 const rand = () => {
