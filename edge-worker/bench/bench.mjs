@@ -197,15 +197,9 @@ const OPTIONS = {
 };
 const CELLS = [["eu-central-1", "eu", true], ["eu-west-1", "eu", false], ["us-east-1", "us", true], ["us-west-2", "us", false]];
 
-// --instructions: machine instructions per request, counted by valgrind (cachegrind, no cache
-// simulation) over the whole workerd process, so that load from other processes does not move it.
-// Each count takes two workerd processes with the same set-up (cell table, the probe, then for a
-// cached-token count every user's token sent once to the measured worker and WARM Zipf requests);
-// then the measured worker gets the next LO, or LO + N, requests. The count of the LO process is
-// subtracted from the LO + N one: start-up, set-up and exit cancel out, leaving N requests of that
-// worker, plus the driver and the stub upstream, which are the same for both workers. Four counts:
-// router and pass-through with cached tokens (one fixed Zipf sequence: the hot path), the router
-// with first-seen tokens only (a cold verification each) and the router with the realistic mix.
+// --instructions (the method: see the header of this file). Each count's two workerd processes get
+// the same set-up (cell table, the probe, then for a hot or mix count every user's token sent once
+// and WARM Zipf requests to both workers) before the measured worker's LO or LO + N requests.
 // Under valgrind workerd runs about 50 times slower, so work that the router does per unit of TIME
 // (the cell table refresh every CELL_CACHE_TTL_SECONDS, bounded by KV_TIMEOUT_MS) would weigh about
 // 50 times more per request than in production, and more in the longer of the two processes: in
