@@ -372,39 +372,41 @@ const DROPPED = new Set([...HOP_BY_HOP, ...FORWARDING]);
 
 // The headers a cell receives: the client's, less hop-by-hop, forwarding and internal ones.
 // On the hot path every call into workerd's C++ costs more than the JavaScript around it, so this
-// walks the client's header NAMES once (values are read only for the four the router needs),
-// copies the client's Headers in C++ (`new Headers`: values never cross into JavaScript) and deletes
-// only what must go (usually nothing). Names come lowercased from Headers iteration; `delete`
-// removes every value of a name.
+// visits the client's headers once with `forEach` (one call; `keys()` copies every header in C++
+// too, then costs a call and a result object per name), copies the client's Headers in C++ (`new
+// Headers`: keeps each field line as the client sent it) and deletes only what must go (usually
+// nothing). Names come lowercased; `delete` removes every value of a name.
 function cleanHeaders(src) {
-  let conn = null;
-  let ip = null;
-  let authorization = null;
-  let cookie = null;
-  let drop = null;
-  for (const name of src.keys()) {
-    if (name === "authorization") authorization = src.get(name);
-    else if (name === "cookie") cookie = src.get(name);
-    else if (name === "cf-connecting-ip") ip = src.get(name);
-    else if (name === "connection") conn = src.get(name);
-    if (dropped(name)) (drop ??= []).push(name);
-  }
-  if (conn) {
+  const seen = { authorization: null, cookie: null, ip: null, conn: null, drop: null };
+  src.forEach(visitHeader, seen);
+  let drop = seen.drop;
+  if (seen.conn) {
     // headers named by Connection are hop-by-hop too
-    const listed = conn.split(",").map((s) => s.trim().toLowerCase().replace(/_/g, "-"));
+    const listed = seen.conn.split(",").map((s) => s.trim().toLowerCase().replace(/_/g, "-"));
     for (const name of src.keys()) if (listed.includes(name.replace(/_/g, "-"))) (drop ??= []).push(name);
   }
   const headers = new Headers(src);
   if (drop) for (const name of drop) headers.delete(name);
   // The client's address as Cloudflare saw it (clients cannot set CF-Connecting-IP through
   // Cloudflare); the cell's web ACL rate-limits on x-myark-client-ip.
+  const ip = seen.ip;
   if (ip) {
     headers.set("x-forwarded-for", ip);
     headers.set("x-myark-client-ip", ip);
   }
   // No X-Forwarded-Proto: the client's is dropped above, and the cell's load balancer sets its own
   // (it forwards only from its HTTPS listener, so the cell always reads `https`).
-  return { headers, authorization, cookie };
+  return { headers, authorization: seen.authorization, cookie: seen.cookie };
+}
+
+// cleanHeaders' visitor (`this`: what it collects): the four values the router reads, and the
+// names to drop. A name sent twice is visited once, its values joined.
+function visitHeader(value, name) {
+  if (name === "authorization") this.authorization = value;
+  else if (name === "cookie") this.cookie = value;
+  else if (name === "cf-connecting-ip") this.ip = value;
+  else if (name === "connection") this.conn = value;
+  if (dropped(name)) (this.drop ??= []).push(name);
 }
 
 // Hop-by-hop, forwarding and internal names, compared after mapping `_` to `-`.
@@ -417,10 +419,12 @@ function dropped(name) {
 // The cell's response is returned as it is (no re-wrap: responses from fetch have immutable
 // headers in workerd, and copying one into a new Response cost about 5 % of the router's CPU per
 // request). The router adds only what the cell cannot know: why the request was routed there and,
-// in Cloudflare mode, the cell's own origin secret. (Each added header costs about 2 % of a request's
-// workerd CPU in the benchmark; the cell knows its own name, so there is no `x-myark-cell`.)
+// in Cloudflare mode, the cell's own origin secret. Each added header costs about 2 % of a request's
+// workerd CPU in the benchmark, so the common case costs none: a signed-in user routed by the
+// verified home cell claim gets no route reason (its absence means `claim`; clients cannot send
+// one, every `x-myark-*` header is dropped above). The cell knows its own name: no `x-myark-cell`.
 function forward(method, body, target, headers, cellName, reason, auth) {
-  headers.set("x-myark-route-reason", reason);
+  if (reason !== "claim") headers.set("x-myark-route-reason", reason);
   // the cell's origin secret: proves to its load balancer that the request comes from the router
   // (secrets are per cell, so it also proves the router chose this cell)
   if (auth) headers.set("x-myark-origin-auth", auth);
